@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+
+	"github.com/waspada/waspada/pipeline/chstore"
+	"github.com/waspada/waspada/pipeline/event"
+	"github.com/waspada/waspada/rules"
+)
+
+// Message is one input record, from Kafka or a file.
+type Message struct {
+	Key   []byte
+	Value []byte
+	// Source is the record's position: "topic/partition/offset" or
+	// "file:line". It is the dead letter's deterministic id.
+	Source    string
+	Topic     string
+	Partition int
+	Offset    int64
+	Time      time.Time // broker timestamp; zero for files
+}
+
+// DeadLetter is the JSON on the dead-letter topic and in `waspada score`'s
+// dead-letter output.
+type DeadLetter struct {
+	ID           string    `json:"id"`
+	Reason       string    `json:"reason"`
+	Detail       string    `json:"detail"`
+	Key          string    `json:"key,omitempty"`
+	Payload      string    `json:"payload"`
+	PayloadBytes int       `json:"payload_bytes"`
+	Truncated    bool      `json:"truncated,omitempty"`
+	ReceivedAt   time.Time `json:"received_at,omitzero"`
+}
+
+// Result is what one batch produced, ready for the sinks.
+type Result struct {
+	Events      int
+	Scores      []rules.Score
+	DeadLetters []DeadLetter
+	Rows        chstore.Batch
+}
+
+// Processor decodes a batch, runs it through the engine in decision order
+// and shapes the rows and messages for the sinks. It is the shared core of
+// `waspada run` and `waspada score`. Not safe for concurrent use.
+type Processor struct {
+	Engine  *Engine
+	Limits  event.Limits
+	Metrics *Metrics // optional
+	// MaxDeadPayload caps the raw payload kept with a dead letter.
+	MaxDeadPayload int
+}
+
+// Process handles one batch. Valid events are processed in decision order
+// (occurred_at, event_id) within the batch, so batch boundaries and arrival
+// order inside a batch do not change the result.
+func (p *Processor) Process(msgs []Message) Result {
+	var res Result
+	type decoded struct {
+		ev  *event.Event
+		msg *Message
+	}
+	var evs []decoded
+	for i := range msgs {
+		m := &msgs[i]
+		ev, err := p.Limits.Decode(m.Value)
+		if err != nil {
+			res.DeadLetters = append(res.DeadLetters, p.deadLetter(m, err))
+			continue
+		}
+		evs = append(evs, decoded{ev, m})
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].ev.Before(evs[j].ev) })
+	for _, d := range evs {
+		out, err := p.safeProcess(d.ev)
+		if err != nil {
+			res.DeadLetters = append(res.DeadLetters, p.deadLetter(d.msg, err))
+			continue
+		}
+		res.Events++
+		canonical, _ := json.Marshal(d.ev)
+		res.Rows.Events = append(res.Rows.Events, chstore.EventRow{Event: d.ev, Canonical: canonical, Source: d.msg.Source})
+		for _, s := range out.Signals {
+			ev, _ := json.Marshal(s.Evidence)
+			sum := sha256.Sum256([]byte(s.ID() + "\x00" + string(ev)))
+			res.Rows.Signals = append(res.Rows.Signals, chstore.SignalRow{
+				SignalID: hex.EncodeToString(sum[:12]), RegistrationID: s.RegistrationID, Detector: s.Detector,
+				Kind: s.Kind, Key: s.Key, Weight: uint8(s.Weight), Evidence: string(ev), EventID: s.EventID, AsOf: s.AsOf})
+			if p.Metrics != nil {
+				p.Metrics.Signals.WithLabelValues(s.Detector, s.Kind).Inc()
+			}
+		}
+		for _, sc := range out.Scores {
+			res.Scores = append(res.Scores, sc)
+			res.Rows.Scores = append(res.Rows.Scores, ScoreRow(sc))
+			if p.Metrics != nil {
+				p.Metrics.Scores.WithLabelValues(string(sc.Band)).Inc()
+			}
+		}
+		if p.Metrics != nil {
+			p.Metrics.Events.WithLabelValues(string(d.ev.Type)).Inc()
+		}
+	}
+	for _, d := range res.DeadLetters {
+		res.Rows.DeadLetters = append(res.Rows.DeadLetters, p.deadLetterRow(d, msgs))
+		if p.Metrics != nil {
+			p.Metrics.DeadLetters.WithLabelValues(d.Reason).Inc()
+			p.Metrics.Events.WithLabelValues("invalid").Inc()
+		}
+	}
+	return res
+}
+
+// safeProcess turns a detector panic into a permanent error for that event:
+// one poisonous event must not stop the pipeline.
+func (p *Processor) safeProcess(ev *event.Event) (out Output, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &event.DecodeError{Reason: "detector_panic", Detail: fmt.Sprint(r)}
+		}
+	}()
+	return p.Engine.Process(ev), nil
+}
+
+func (p *Processor) deadLetter(m *Message, err error) DeadLetter {
+	reason, detail := "invalid", err.Error()
+	if de, ok := err.(*event.DecodeError); ok {
+		reason, detail = de.Reason, de.Detail
+	}
+	payload := m.Value
+	truncated := false
+	if len(payload) > p.MaxDeadPayload {
+		payload, truncated = payload[:p.MaxDeadPayload], true
+	}
+	text := string(payload)
+	if !utf8.ValidString(text) {
+		text = "base64:" + encodeBase64(payload)
+	}
+	return DeadLetter{ID: m.Source, Reason: reason, Detail: detail, Key: string(m.Key), Payload: text,
+		PayloadBytes: len(m.Value), Truncated: truncated, ReceivedAt: m.Time}
+}
+
+func (p *Processor) deadLetterRow(d DeadLetter, msgs []Message) chstore.DeadLetterRow {
+	row := chstore.DeadLetterRow{ID: d.ID, Source: "file", Key: d.Key, Reason: d.Reason, Detail: d.Detail,
+		Payload: d.Payload, PayloadBytes: uint32(d.PayloadBytes), ReceivedAt: d.ReceivedAt}
+	for _, m := range msgs {
+		if m.Source == d.ID && m.Topic != "" {
+			row.Source, row.Topic, row.Partition, row.Offset = "kafka", m.Topic, int32(m.Partition), m.Offset
+			break
+		}
+	}
+	if row.ReceivedAt.IsZero() {
+		row.ReceivedAt = time.Unix(0, 0).UTC()
+	}
+	return row
+}
+
+// ScoreRow shapes a score for the risk_scores table.
+func ScoreRow(sc rules.Score) chstore.ScoreRow {
+	reasons, _ := json.Marshal(sc.Reasons)
+	kinds := make([]string, 0, len(sc.Reasons))
+	seen := map[string]bool{}
+	for _, r := range sc.Reasons {
+		k := r.Detector + "." + r.Kind
+		if !seen[k] {
+			seen[k] = true
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Strings(kinds)
+	return chstore.ScoreRow{RegistrationID: sc.RegistrationID, ScoreVersion: sc.ScoreVersion, Score: uint8(sc.Score),
+		Band: string(sc.Band), Reasons: string(reasons), ReasonKinds: kinds, RuleSet: sc.RuleSet, AsOf: sc.AsOf,
+		EventID: sc.EventID, ContentHash: ContentHash(sc)}
+}
+
+// KafkaSource formats a Kafka position as a Message.Source.
+func KafkaSource(topic string, partition int, offset int64) string {
+	return topic + "/" + strconv.Itoa(partition) + "/" + strconv.FormatInt(offset, 10)
+}
+
+func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
