@@ -195,7 +195,7 @@ start() {
 case ${1:-start} in
 start) start ;;
 stop) with_lock "$dir.lock"; stop_pid "$pidfile" "$props" 60 ;;
-status) command -v kcat >/dev/null 2>&1 && answers ;;
+status) if command -v kcat >/dev/null 2>&1 && answers; then say "answers on $bootstrap"; else say "not answering on $bootstrap"; exit 1; fi ;;
 reset)
     with_lock "$dir.lock"
     stop_pid "$pidfile" "$props" 60
