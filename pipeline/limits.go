@@ -1,0 +1,11 @@
+package pipeline
+
+import "github.com/waspada/waspada/pipeline/event"
+
+func cfgLimits(cfg Config) event.Limits {
+	l := event.DefaultLimits()
+	if cfg.Limits.MaxEventBytes > 0 {
+		l.MaxBytes = cfg.Limits.MaxEventBytes
+	}
+	return l
+}
