@@ -1,0 +1,407 @@
+package imghash
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/gif"
+	"image/jpeg"
+	_ "image/png"
+	"math"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/corona10/goimagehash"
+
+	"github.com/waspada/waspada/detectors/photo/jpegdc"
+)
+
+// Config bounds what Hash accepts. The zero value is not usable; start
+// from DefaultConfig.
+type Config struct {
+	// MaxBytes is the largest encoded image accepted (callers reading from
+	// a network or disk read at most MaxBytes+1 bytes).
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxPixels is the pixel budget (width x height) checked from the header
+	// before decoding; it is what stops decompression bombs.
+	MaxPixels int64 `yaml:"max_pixels"`
+	// MaxDimension rejects absurd widths or heights (and absurd aspect
+	// ratios) even within the pixel budget.
+	MaxDimension int `yaml:"max_dimension"`
+	// Timeout is the per-image decode time limit.
+	Timeout time.Duration `yaml:"timeout"`
+	// ROI, when set, adds a pHash of that region (fractions of the image,
+	// e.g. the portrait area of a KTP card) to the result.
+	ROI *Rect `yaml:"roi"`
+}
+
+// Rect is a region as fractions (0..1) of the image width and height.
+type Rect struct {
+	X0, Y0, X1, Y1 float64
+}
+
+// DefaultConfig suits phone photos of ID cards and selfies.
+func DefaultConfig() Config {
+	return Config{
+		MaxBytes:     20 << 20,
+		MaxPixels:    50_000_000, // a 48 MP phone photo passes, a 20000x20000 bomb does not
+		MaxDimension: 16384,
+		Timeout:      2 * time.Second,
+	}
+}
+
+// Validate lists every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxBytes <= 0 {
+		errs = append(errs, errors.New("imghash: max_bytes must be positive"))
+	}
+	if c.MaxPixels <= 0 {
+		errs = append(errs, errors.New("imghash: max_pixels must be positive"))
+	}
+	if c.MaxDimension <= 0 {
+		errs = append(errs, errors.New("imghash: max_dimension must be positive"))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, errors.New("imghash: timeout must be positive"))
+	}
+	if r := c.ROI; r != nil {
+		if r.X0 < 0 || r.Y0 < 0 || r.X1 > 1 || r.Y1 > 1 || r.X0 >= r.X1 || r.Y0 >= r.Y1 {
+			errs = append(errs, fmt.Errorf("imghash: roi %+v must satisfy 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1", *r))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reason classifies why an image could not be hashed. Each is counted
+// separately by the detector.
+type Reason string
+
+const (
+	ReasonEmpty         Reason = "empty"          // zero bytes
+	ReasonTooLarge      Reason = "too_large"      // more than MaxBytes
+	ReasonUnknownFormat Reason = "unknown_format" // not JPEG, PNG or GIF
+	ReasonZeroSize      Reason = "zero_size"      // header says 0 x N
+	ReasonAbsurdSize    Reason = "absurd_size"    // a side above MaxDimension or aspect ratio above 100:1
+	ReasonPixelBudget   Reason = "pixel_budget"   // width x height above MaxPixels: decompression bomb
+	ReasonTruncated     Reason = "truncated"      // data ends early
+	ReasonCorrupt       Reason = "corrupt"        // malformed data
+	ReasonUnsupported   Reason = "unsupported"    // valid but unsupported variant (e.g. arithmetic JPEG)
+	ReasonTimeout       Reason = "timeout"        // decode exceeded Timeout
+	ReasonPanic         Reason = "decoder_panic"  // the decoder panicked; recovered
+)
+
+// Reasons lists every reason, for metrics and docs.
+var Reasons = []Reason{ReasonEmpty, ReasonTooLarge, ReasonUnknownFormat, ReasonZeroSize, ReasonAbsurdSize,
+	ReasonPixelBudget, ReasonTruncated, ReasonCorrupt, ReasonUnsupported, ReasonTimeout, ReasonPanic}
+
+// DecodeError is a permanent failure to hash one image.
+type DecodeError struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *DecodeError) Error() string { return "image " + string(e.Reason) + ": " + e.Detail }
+
+// ReasonOf returns the reason of a *DecodeError in err's chain, or "".
+func ReasonOf(err error) Reason {
+	var d *DecodeError
+	if errors.As(err, &d) {
+		return d.Reason
+	}
+	return ""
+}
+
+// Hashes is what the detector keeps about one image.
+type Hashes struct {
+	SHA256 [32]byte
+	PHash  uint64 // goimagehash PerceptionHash
+	DHash  uint64 // goimagehash DifferenceHash
+	// ROIPHash is the pHash of Config.ROI; zero when no ROI is configured.
+	ROIPHash uint64
+	HasROI   bool
+
+	Format        string // "jpeg", "png", "gif"
+	Width, Height int
+	// Path is "dc" (JPEG DC coefficients only) or "full" (full decode).
+	Path string
+	// StdDev is the standard deviation (0..127) of the grey levels of the
+	// reduced image: near-uniform images (blank, lens cap, a wall) have
+	// little and their hashes are noise.
+	StdDev float64
+}
+
+// SHA256Hex is the lowercase hex SHA-256.
+func (h Hashes) SHA256Hex() string { return hex.EncodeToString(h.SHA256[:]) }
+
+// Hash hashes one encoded image under cfg's limits. Errors are *DecodeError.
+// Safe for concurrent use.
+func Hash(cfg Config, data []byte) (Hashes, error) { return hashWith(cfg, data, decodeSync) }
+
+func hashWith(cfg Config, data []byte, decode func([]byte, string, int64) decoded) (Hashes, error) {
+	var h Hashes
+	if len(data) == 0 {
+		return h, &DecodeError{ReasonEmpty, "no bytes"}
+	}
+	if int64(len(data)) > cfg.MaxBytes {
+		return h, &DecodeError{ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), cfg.MaxBytes)}
+	}
+	h.SHA256 = sha256.Sum256(data)
+	// Our own look at the header first: the standard decoders report zero
+	// sizes as generic format errors, and we want them told apart.
+	if w, ht, ok := headerSize(data); ok {
+		if err := checkSize(cfg, w, ht); err != nil {
+			return h, err
+		}
+	}
+	ic, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return h, &DecodeError{ReasonUnknownFormat, sniff(data)}
+		}
+		return h, classify(err, "header")
+	}
+	h.Format, h.Width, h.Height = format, ic.Width, ic.Height
+	if err := checkSize(cfg, ic.Width, ic.Height); err != nil {
+		return h, err
+	}
+	grey, path, err := decodeGrey(cfg, data, format, decode)
+	if err != nil {
+		return h, err
+	}
+	h.Path = path
+	if err := hashGrey(&h, grey, cfg.ROI); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+func checkSize(cfg Config, w, h int) error {
+	switch {
+	case w <= 0 || h <= 0:
+		return &DecodeError{ReasonZeroSize, fmt.Sprintf("%dx%d", w, h)}
+	case w > cfg.MaxDimension || h > cfg.MaxDimension:
+		return &DecodeError{ReasonAbsurdSize, fmt.Sprintf("%dx%d, limit %d per side", w, h, cfg.MaxDimension)}
+	case int64(w)*int64(h) > cfg.MaxPixels:
+		return &DecodeError{ReasonPixelBudget, fmt.Sprintf("%dx%d = %d pixels, budget %d", w, h, int64(w)*int64(h), cfg.MaxPixels)}
+	case w > 100*h || h > 100*w:
+		return &DecodeError{ReasonAbsurdSize, fmt.Sprintf("%dx%d aspect ratio", w, h)}
+	}
+	return nil
+}
+
+type decoded struct {
+	img  image.Image
+	path string
+	err  error
+}
+
+// decodeGrey runs the decode in a goroutine so that a pathological input
+// can be abandoned at the deadline (the goroutine finishes in the
+// background; the pixel budget bounds what it can allocate meanwhile) and
+// so that a decoder panic is recovered.
+func decodeGrey(cfg Config, data []byte, format string, decode func([]byte, string, int64) decoded) (image.Image, string, error) {
+	done := make(chan decoded, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- decoded{err: &DecodeError{ReasonPanic, fmt.Sprintf("%v\n%s", r, firstLines(debug.Stack(), 12))}}
+			}
+		}()
+		done <- decode(data, format, cfg.MaxPixels)
+	}()
+	t := time.NewTimer(cfg.Timeout)
+	defer t.Stop()
+	select {
+	case d := <-done:
+		return d.img, d.path, d.err
+	case <-t.C:
+		return nil, "", &DecodeError{ReasonTimeout, fmt.Sprintf("decode took longer than %v", cfg.Timeout)}
+	}
+}
+
+// smallSide: below this, a full decode is cheap and the DC plane (1/8)
+// would be smaller than goimagehash's 64x64 working size, so take the full
+// path for fidelity.
+const smallSide = 512
+
+func decodeSync(data []byte, format string, maxPixels int64) decoded {
+	if format == "jpeg" {
+		dc, err := jpegdc.DecodeMax(data, int(maxPixels/64)+1)
+		if err == nil && dc.Truncated {
+			return decoded{err: &DecodeError{ReasonTruncated, "jpeg: entropy-coded data ends before the last block"}}
+		}
+		if err == nil && min(dc.Width, dc.Height) >= smallSide {
+			return decoded{img: dc.Gray, path: "dc"}
+		}
+		if err == nil {
+			err = jpegdc.ErrUnsupported // small: full decode below
+		}
+		if !errors.Is(err, jpegdc.ErrUnsupported) {
+			return decoded{err: classify(err, "jpeg")}
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			return decoded{err: classify(err, "jpeg")}
+		}
+		return decoded{img: img, path: "full"}
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return decoded{err: classify(err, format)}
+	}
+	return decoded{img: img, path: "full"}
+}
+
+func classify(err error, what string) error {
+	var d *DecodeError
+	if errors.As(err, &d) {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, jpegdc.ErrUnsupported), strings.Contains(msg, "unsupported"):
+		return &DecodeError{ReasonUnsupported, what + ": " + msg}
+	case strings.Contains(msg, "truncated"), strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "not enough pixel data"),
+		errors.Is(err, errUnexpectedEOF()):
+		return &DecodeError{ReasonTruncated, what + ": " + msg}
+	default:
+		return &DecodeError{ReasonCorrupt, what + ": " + msg}
+	}
+}
+
+func hashGrey(h *Hashes, img image.Image, roi *Rect) error {
+	img = shrink(img)
+	h.StdDev = stdDev(img)
+	p, err := goimagehash.PerceptionHash(img)
+	if err != nil {
+		return &DecodeError{ReasonCorrupt, "phash: " + err.Error()}
+	}
+	d, err := goimagehash.DifferenceHash(img)
+	if err != nil {
+		return &DecodeError{ReasonCorrupt, "dhash: " + err.Error()}
+	}
+	h.PHash, h.DHash = p.GetHash(), d.GetHash()
+	if roi != nil {
+		sub := crop(img, *roi)
+		r, err := goimagehash.PerceptionHash(sub)
+		if err != nil {
+			return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
+		}
+		h.ROIPHash, h.HasROI = r.GetHash(), true
+	}
+	return nil
+}
+
+// shrink box-filters a full-resolution image to a grey image no more than
+// 8x larger than goimagehash's 64x64 working size, so that its bilinear
+// resize stays cheap whatever the input. Images already small pass as is.
+func shrink(img image.Image) image.Image {
+	b := img.Bounds()
+	f := min(b.Dx(), b.Dy()) / 128
+	if f < 2 {
+		return img
+	}
+	w, hh := b.Dx()/f, b.Dy()/f
+	g := image.NewGray(image.Rect(0, 0, w, hh))
+	var src *image.Gray
+	switch m := img.(type) {
+	case *image.Gray:
+		src = m
+	case *image.YCbCr:
+		src = &image.Gray{Pix: m.Y, Stride: m.YStride, Rect: m.Rect}
+	default:
+		src = image.NewGray(b)
+		draw.Draw(src, b, img, b.Min, draw.Src)
+	}
+	n := uint32(f * f)
+	for y := 0; y < hh; y++ {
+		for x := 0; x < w; x++ {
+			var s uint32
+			for yy := 0; yy < f; yy++ {
+				o := src.PixOffset(b.Min.X+x*f, b.Min.Y+y*f+yy)
+				for _, v := range src.Pix[o : o+f] {
+					s += uint32(v)
+				}
+			}
+			g.Pix[y*g.Stride+x] = uint8((s + n/2) / n)
+		}
+	}
+	return g
+}
+
+func crop(img image.Image, r Rect) image.Image {
+	b := img.Bounds()
+	rr := image.Rect(
+		b.Min.X+int(math.Floor(r.X0*float64(b.Dx()))), b.Min.Y+int(math.Floor(r.Y0*float64(b.Dy()))),
+		b.Min.X+int(math.Ceil(r.X1*float64(b.Dx()))), b.Min.Y+int(math.Ceil(r.Y1*float64(b.Dy()))))
+	if rr.Dx() < 1 || rr.Dy() < 1 {
+		return img
+	}
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(rr)
+	}
+	return img
+}
+
+func stdDev(img image.Image) float64 {
+	b := img.Bounds()
+	var sum, sq float64
+	n := 0
+	g, isGray := img.(*image.Gray)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			var v float64
+			if isGray {
+				v = float64(g.Pix[g.PixOffset(x, y)])
+			} else {
+				r, gg, bb, _ := img.At(x, y).RGBA()
+				v = (0.299*float64(r) + 0.587*float64(gg) + 0.114*float64(bb)) / 257
+			}
+			sum += v
+			sq += v * v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	m := sum / float64(n)
+	return math.Sqrt(max(0, sq/float64(n)-m*m))
+}
+
+// headerSize reads width and height from a PNG IHDR or a JPEG SOF.
+func headerSize(data []byte) (w, h int, ok bool) {
+	if len(data) >= 24 && string(data[:8]) == "\x89PNG\r\n\x1a\n" && string(data[12:16]) == "IHDR" {
+		w = int(uint32(data[16])<<24 | uint32(data[17])<<16 | uint32(data[18])<<8 | uint32(data[19]))
+		h = int(uint32(data[20])<<24 | uint32(data[21])<<16 | uint32(data[22])<<8 | uint32(data[23]))
+		return w, h, true
+	}
+	if len(data) >= 2 && data[0] == 0xFF && data[1] == 0xD8 {
+		w, h, err := jpegdc.DecodeConfig(data)
+		if err == nil || errors.Is(err, jpegdc.ErrZeroSize) {
+			return w, h, true
+		}
+	}
+	return 0, 0, false
+}
+
+func sniff(data []byte) string {
+	n := min(len(data), 8)
+	return fmt.Sprintf("not a JPEG, PNG or GIF (starts with %x)", data[:n])
+}
+
+func firstLines(b []byte, n int) string {
+	lines := strings.SplitN(string(b), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,180 @@
+package jpegdc
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/waspada/waspada/detectors/photo/internal/synth"
+)
+
+// blockMeans returns the 8x8 block means of the luma plane decoded by image/jpeg.
+func blockMeans(t testing.TB, data []byte) (*image.Gray, int, int) {
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var Y []byte
+	var stride int
+	switch m := img.(type) {
+	case *image.YCbCr:
+		Y, stride = m.Y, m.YStride
+	case *image.Gray:
+		Y, stride = m.Pix, m.Stride
+	default:
+		t.Fatalf("unexpected %T", img)
+	}
+	b := img.Bounds()
+	bw, bh := (b.Dx()+7)/8, (b.Dy()+7)/8
+	g := image.NewGray(image.Rect(0, 0, bw, bh))
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			sum, n := 0, 0
+			for y := by * 8; y < by*8+8; y++ {
+				for x := bx * 8; x < bx*8+8; x++ {
+					// Edge blocks: the encoder replicates the last row/column.
+					yy, xx := min(y, b.Dy()-1), min(x, b.Dx()-1)
+					sum += int(Y[yy*stride+xx])
+					n++
+				}
+			}
+			g.Pix[by*g.Stride+bx] = uint8((sum + n/2) / n)
+		}
+	}
+	return g, b.Dx(), b.Dy()
+}
+
+func compare(t *testing.T, name string, data []byte) {
+	t.Helper()
+	want, w, h := blockMeans(t, data)
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if got.Width != w || got.Height != h {
+		t.Fatalf("%s: size %dx%d, want %dx%d", name, got.Width, got.Height, w, h)
+	}
+	if got.Gray.Bounds() != want.Bounds() {
+		t.Fatalf("%s: DC plane %v, want %v", name, got.Gray.Bounds(), want.Bounds())
+	}
+	maxd, sum := 0, 0
+	for i := range want.Pix {
+		d := int(got.Gray.Pix[i]) - int(want.Pix[i])
+		if d < 0 {
+			d = -d
+		}
+		maxd = max(maxd, d)
+		sum += d
+	}
+	mean := float64(sum) / float64(len(want.Pix))
+	// The IDCT output is clamped to 0..255 and rounded per pixel, so a block
+	// mean differs from DC/8 by a little; more means a decoding error.
+	if maxd > 6 || mean > 1.0 {
+		t.Errorf("%s: DC plane differs from block means: max %d, mean %.2f", name, maxd, mean)
+	}
+	if got.Truncated {
+		t.Errorf("%s: reported truncated", name)
+	}
+}
+
+func TestMatchesBlockMeans(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		w, h int
+		q    int
+		gray bool
+	}{
+		{"420-q90", 333, 211, 90, false},
+		{"420-q40", 64, 48, 40, false},
+		{"odd-1x1", 1, 1, 75, false},
+		{"odd-9x17", 9, 17, 75, false},
+		{"gray", 101, 77, 85, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var img image.Image = synth.Photo(tc.w, tc.h, 7)
+			if tc.gray {
+				g := image.NewGray(img.Bounds())
+				for y := 0; y < tc.h; y++ {
+					for x := 0; x < tc.w; x++ {
+						g.Set(x, y, img.At(x, y))
+					}
+				}
+				img = g
+			}
+			compare(t, tc.name, synth.JPEG(img, tc.q))
+		})
+	}
+}
+
+// testdata/*.jpg are small files from other encoders (PIL/libjpeg-turbo:
+// progressive, 4:4:4, 4:2:2, restart intervals, optimised tables).
+func TestTestdataFiles(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.jpg")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(t, filepath.Base(f), data)
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	data := synth.JPEG(synth.Photo(200, 160, 3), 85)
+	got, err := Decode(data[:len(data)*2/3])
+	if err != nil {
+		t.Fatalf("truncated baseline: %v", err)
+	}
+	if !got.Truncated {
+		t.Error("Truncated not reported")
+	}
+	for _, n := range []int{0, 1, 2, 20, 100} {
+		if _, err := Decode(data[:n]); err == nil {
+			t.Errorf("prefix %d: no error", n)
+		}
+	}
+}
+
+func TestUnsupportedAndCorrupt(t *testing.T) {
+	data := synth.JPEG(synth.Photo(32, 32, 3), 85)
+	// Turn SOF0 into SOF3 (lossless).
+	i := bytes.Index(data, []byte{0xFF, 0xC0})
+	lossless := bytes.Clone(data)
+	lossless[i+1] = 0xC3
+	if _, err := Decode(lossless); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("SOF3: %v, want ErrUnsupported", err)
+	}
+	zero := bytes.Clone(data)
+	zero[i+5], zero[i+6] = 0, 0 // height
+	var fe FormatError
+	if _, err := Decode(zero); !errors.As(err, &fe) {
+		t.Errorf("zero height: %v, want FormatError", err)
+	}
+	if _, err := Decode([]byte("\x89PNG\r\n\x1a\n")); !errors.As(err, &fe) {
+		t.Errorf("png: %v, want FormatError", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(synth.JPEG(synth.Photo(24, 16, 1), 50))
+	f.Add(synth.JPEG(synth.Photo(9, 9, 2), 90))
+	files, _ := filepath.Glob("testdata/*.jpg")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil && len(b) < 8<<10 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := DecodeMax(data, 1<<14)
+		if err == nil && (img.Gray == nil || img.Width <= 0 || img.Height <= 0) {
+			t.Fatalf("nil image without error")
+		}
+	})
+}
