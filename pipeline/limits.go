@@ -9,3 +9,6 @@ func cfgLimits(cfg Config) event.Limits {
 	}
 	return l
 }
+
+// EventLimits are the decoder limits a configuration asks for.
+func EventLimits(cfg Config) event.Limits { return cfgLimits(cfg) }

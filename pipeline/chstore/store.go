@@ -64,8 +64,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		Auth: clickhouse.Auth{Username: cfg.Username, Password: cfg.Password},
 		// 18.16 speaks an old native protocol revision; clickhouse-go
 		// negotiates down, and compression stays off so it works there.
-		DialTimeout: cfg.DialTimeout,
-		ReadTimeout: cfg.ReadTimeout,
+		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  cfg.ReadTimeout,
 		MaxOpenConns: 4,
 	})
 	if err != nil {
@@ -244,3 +244,6 @@ func Quote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 	return "'" + r.Replace(s) + "'"
 }
+
+// Exec runs one statement (DDL or maintenance).
+func (s *Store) Exec(ctx context.Context, sql string) error { return s.conn.Exec(ctx, sql) }

@@ -68,7 +68,9 @@ type Batch struct {
 }
 
 // Rows is the number of rows in the batch.
-func (b *Batch) Rows() int { return len(b.Events) + len(b.Signals) + len(b.Scores) + len(b.DeadLetters) }
+func (b *Batch) Rows() int {
+	return len(b.Events) + len(b.Signals) + len(b.Scores) + len(b.DeadLetters)
+}
 
 // Write inserts the batch, one INSERT per non-empty table. Scores go in
 // last: a crash in between leaves registrations without their new score,

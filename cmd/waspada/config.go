@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/waspada/waspada/pipeline"
+)
+
+// pipelineFlags binds the pipeline configuration to flags. Precedence, low
+// to high: built-in defaults, the --config YAML file, WASPADA_* environment
+// variables, flags.
+type pipelineFlags struct {
+	cfg        pipeline.Config
+	configFile string
+	brokers    string
+}
+
+// envVars maps each environment variable to what it sets; --help lists them.
+var envVars = []struct {
+	name, help string
+	set        func(c *pipeline.Config, v string) error
+}{
+	{"WASPADA_KAFKA_BROKERS", "comma-separated Kafka brokers", func(c *pipeline.Config, v string) error {
+		c.Kafka.Brokers = splitList(v)
+		return nil
+	}},
+	{"WASPADA_REGISTRATIONS_TOPIC", "registrations topic", func(c *pipeline.Config, v string) error { c.Kafka.RegistrationsTopic = v; return nil }},
+	{"WASPADA_SCORES_TOPIC", "risk-scores topic", func(c *pipeline.Config, v string) error { c.Kafka.ScoresTopic = v; return nil }},
+	{"WASPADA_DEAD_LETTERS_TOPIC", "dead-letters topic", func(c *pipeline.Config, v string) error { c.Kafka.DeadLettersTopic = v; return nil }},
+	{"WASPADA_GROUP_ID", "consumer group", func(c *pipeline.Config, v string) error { c.Kafka.GroupID = v; return nil }},
+	{"WASPADA_CLICKHOUSE_ADDR", "ClickHouse native address host:port", func(c *pipeline.Config, v string) error { c.ClickHouse.Addr = v; return nil }},
+	{"WASPADA_CLICKHOUSE_DATABASE", "ClickHouse database", func(c *pipeline.Config, v string) error { c.ClickHouse.Database = v; return nil }},
+	{"WASPADA_CLICKHOUSE_USER", "ClickHouse user", func(c *pipeline.Config, v string) error { c.ClickHouse.Username = v; return nil }},
+	{"WASPADA_CLICKHOUSE_PASSWORD", "ClickHouse password", func(c *pipeline.Config, v string) error { c.ClickHouse.Password = v; return nil }},
+	{"WASPADA_HTTP_LISTEN", "HTTP listen address", func(c *pipeline.Config, v string) error { c.HTTP.Listen = v; return nil }},
+	{"WASPADA_API_TOKEN", "bearer token for the score lookup", func(c *pipeline.Config, v string) error { c.HTTP.APIToken = v; return nil }},
+	{"WASPADA_RULES", "rules file", func(c *pipeline.Config, v string) error { c.Rules.File = v; return nil }},
+}
+
+func envHelp() string {
+	var b strings.Builder
+	b.WriteString("\nEnvironment (overridden by flags, override the --config file):\n")
+	for _, e := range envVars {
+		fmt.Fprintf(&b, "  %-28s %s\n", e.name, e.help)
+	}
+	return b.String()
+}
+
+// bind loads defaults, the config file named in args and the environment,
+// then registers flags whose defaults are the result.
+func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
+	p.cfg = pipeline.DefaultConfig()
+	p.configFile = findConfigArg(args)
+	if p.configFile != "" {
+		b, err := os.ReadFile(p.configFile)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&p.cfg); err != nil {
+			return fmt.Errorf("%s: %w", p.configFile, err)
+		}
+	}
+	for _, e := range envVars {
+		if v, ok := os.LookupEnv(e.name); ok {
+			if err := e.set(&p.cfg, v); err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+	}
+	c := &p.cfg
+	fs.StringVar(&p.configFile, "config", p.configFile, "YAML config file (see README: Configuration)")
+	p.brokers = strings.Join(c.Kafka.Brokers, ",")
+	fs.StringVar(&p.brokers, "brokers", p.brokers, "comma-separated Kafka brokers; empty starts an embedded broker on loopback")
+	fs.StringVar(&c.Kafka.RegistrationsTopic, "registrations-topic", c.Kafka.RegistrationsTopic, "topic to read registration events from")
+	fs.StringVar(&c.Kafka.ScoresTopic, "scores-topic", c.Kafka.ScoresTopic, "compacted topic to publish risk scores to (key = registration_id)")
+	fs.StringVar(&c.Kafka.DeadLettersTopic, "dead-letters-topic", c.Kafka.DeadLettersTopic, "topic for events that cannot be processed, with the reason")
+	fs.StringVar(&c.Kafka.GroupID, "group", c.Kafka.GroupID, "Kafka consumer group")
+	fs.IntVar(&c.Kafka.Partitions, "partitions", c.Kafka.Partitions, "partitions for topics the pipeline creates")
+	fs.IntVar(&c.Kafka.EmbeddedPort, "embedded-port", c.Kafka.EmbeddedPort, "port of the embedded broker (0: any free port)")
+	fs.StringVar(&c.Kafka.EmbeddedDataDir, "embedded-data", c.Kafka.EmbeddedDataDir, "directory that keeps the embedded broker's log across restarts (empty: memory only)")
+	fs.StringVar(&c.ClickHouse.Addr, "clickhouse", c.ClickHouse.Addr, "ClickHouse native address host:port (empty: start a local server if one is on PATH)")
+	fs.StringVar(&c.ClickHouse.Database, "clickhouse-db", c.ClickHouse.Database, "ClickHouse database")
+	fs.StringVar(&c.ClickHouse.Username, "clickhouse-user", c.ClickHouse.Username, "ClickHouse user")
+	fs.StringVar(&c.ClickHouse.Password, "clickhouse-password", c.ClickHouse.Password, "ClickHouse password (prefer WASPADA_CLICKHOUSE_PASSWORD)")
+	fs.StringVar(&c.HTTP.Listen, "http", c.HTTP.Listen, "HTTP listen address for /healthz, /readyz, /metrics, /v1/scores/{id} (empty: off)")
+	fs.StringVar(&c.Rules.File, "rules", c.Rules.File, "rules file (empty: the embedded default rules)")
+	fs.IntVar(&c.Batch.MaxEvents, "batch-events", c.Batch.MaxEvents, "most events per batch")
+	fs.DurationVar(&c.Batch.MaxWait, "batch-wait", c.Batch.MaxWait, "longest wait to fill a batch")
+	return nil
+}
+
+// finish applies the flag values that need parsing and validates.
+func (p *pipelineFlags) finish() error {
+	p.cfg.Kafka.Brokers = splitList(p.brokers)
+	return p.cfg.Validate()
+}
+
+func findConfigArg(args []string) string {
+	for i, a := range args {
+		for _, prefix := range []string{"-config", "--config"} {
+			if a == prefix && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, prefix+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parse parses flags; it returns (exit code, done) where done means the
+// caller should return the code (help or a usage error).
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 2, true
+	}
+	return 0, false
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
