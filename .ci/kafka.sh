@@ -39,6 +39,8 @@ datadir=$dir/data
 bootstrap=127.0.0.1:$KAFKA_PORT
 
 answers() {
+    # A closed port fails at once here; kcat alone would retry for its -m.
+    (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || return 1
     # -L asks for cluster metadata; -m bounds librdkafka's own wait.
     timeout 15 kcat -b "$bootstrap" -L -m 5 >/dev/null 2>&1
 }

@@ -41,15 +41,22 @@ apt_install() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
-    if [ -z "$ci_apt_updated" ]; then
-        say "apt-get update"
-        as_root apt-get update -qq >&2 || die "apt-get update failed"
-        ci_apt_updated=1
-    fi
-    say "apt-get install ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
-        || die "apt-get install ${missing[*]} failed"
+    # One apt at a time: .ci/test starts services in parallel, and each may
+    # install what it lacks. The lock serialises them (dpkg's own lock would
+    # make the second fail rather than wait).
+    (
+        flock -w 900 8 || die "apt lock $ci_apt_lock busy for 900s"
+        if [ -z "$ci_apt_updated" ]; then
+            say "apt-get update"
+            as_root apt-get update -qq >&2 || die "apt-get update failed"
+        fi
+        say "apt-get install ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+            || die "apt-get install ${missing[*]} failed"
+    ) 8>"$ci_apt_lock" || die "could not install ${missing[*]}"
+    ci_apt_updated=1
 }
+ci_apt_lock=${TMPDIR:-/tmp}/waspada-apt.lock
 
 # pid_of PIDFILE MATCH prints the pid recorded in PIDFILE if that process is
 # alive and its command line contains MATCH (guards against a recycled pid
