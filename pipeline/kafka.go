@@ -34,7 +34,11 @@ func StartEmbeddedKafka(port int, dataDir string, partitions int) (*kfake.Cluste
 // risk-scores topic compacted (one current score per registration key),
 // the others with default retention.
 func EnsureTopics(ctx context.Context, cfg KafkaConfig) error {
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second}
+	// An own transport, closed on return: kafka-go's shared default
+	// transport would keep idle connections open for the process's life.
+	transport := &kafka.Transport{}
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second, Transport: transport}
 	topic := func(name string, configs ...kafka.ConfigEntry) kafka.TopicConfig {
 		return kafka.TopicConfig{Topic: name, NumPartitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor,
 			ConfigEntries: configs}
@@ -105,7 +109,18 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 		BatchTimeout: 5 * time.Millisecond,
 		WriteTimeout: 30 * time.Second,
 		MaxAttempts:  5,
+		Transport:    &kafka.Transport{},
 	}
+}
+
+// CloseWriter closes a writer made by NewWriter, including its own
+// transport's idle connections (a kafka.Writer leaves them open).
+func CloseWriter(w *kafka.Writer) error {
+	err := w.Close()
+	if t, ok := w.Transport.(*kafka.Transport); ok {
+		t.CloseIdleConnections()
+	}
+	return err
 }
 
 // WaitForBroker waits until a broker accepts TCP connections.

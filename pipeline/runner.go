@@ -113,8 +113,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer func() {
 		r.ready.Store(false)
 		r.reader.Close()
-		r.scores.Close()
-		r.dead.Close()
+		CloseWriter(r.scores)
+		CloseWriter(r.dead)
 	}()
 
 	fetched := make(chan kafka.Message, r.cfg.Batch.MaxEvents)

@@ -166,7 +166,7 @@ func (p *topicProducer) flush(ctx context.Context) error {
 
 func (p *topicProducer) close(ctx context.Context) error {
 	err := p.flush(ctx)
-	if cerr := p.w.Close(); err == nil {
+	if cerr := pipeline.CloseWriter(p.w); err == nil {
 		err = cerr
 	}
 	return err
