@@ -1,0 +1,134 @@
+package mih
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestReport prints the index table: memory per hash, query latency
+// percentiles and candidates per radius, against a brute-force
+// XOR+popcount scan of the same codes measured in the same run. Timing is
+// printed, never asserted; results are checked against the scan.
+//
+//	WASPADA_MIH_REPORT=10000000 go test ./detectors/photo/mih -run TestReport -v -timeout 30m
+func TestReport(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("WASPADA_MIH_REPORT"))
+	if n <= 0 {
+		t.Skip("set WASPADA_MIH_REPORT=<number of hashes> to run")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, ds := range []string{"random", "clustered"} {
+		var codes []uint64
+		if ds == "random" {
+			codes = randomCodes(rng, n)
+		} else {
+			codes = clusteredCodes(rng, n, 1000)
+		}
+		ids := make([]uint32, n)
+		for i := range ids {
+			ids[i] = uint32(i)
+		}
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		t0 := time.Now()
+		x := Build(DefaultConfig(), codes, ids)
+		build := time.Since(t0)
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		heap := float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
+		fmt.Printf("\n%s: %d hashes, build %v, index %.1f bytes/hash (arrays), heap delta %.1f bytes/hash\n",
+			ds, n, build.Round(time.Millisecond), float64(x.MemoryBytes())/float64(n), heap/float64(n))
+
+		// Queries: half near a stored code (a few bits flipped), half new.
+		const nq = 2000
+		queries := make([]uint64, nq)
+		for i := range queries {
+			if i%2 == 0 {
+				queries[i] = codes[rng.IntN(n)] ^ flip(rng, rng.IntN(7))
+			} else if ds == "random" {
+				queries[i] = rng.Uint64()
+			} else {
+				queries[i] = clusteredCodes(rng, 1, 1000)[0]
+			}
+		}
+		// Brute force, same process, a subset of queries.
+		const nb = 30
+		t0 = time.Now()
+		found := 0
+		for _, q := range queries[:nb] {
+			for _, c := range codes {
+				if bits.OnesCount64(c^q) <= 8 {
+					found++
+				}
+			}
+		}
+		bruteMean := time.Since(t0) / nb
+		fmt.Printf("brute-force scan: %v per query (%.2f ns per comparison)\n",
+			bruteMean.Round(time.Microsecond), float64(bruteMean.Nanoseconds())/float64(n))
+		fmt.Printf("%-6s %9s %9s %9s %9s %11s %11s %9s %7s %9s\n",
+			"radius", "mean_us", "p50_us", "p99_us", "max_us", "cand_mean", "cand_max", "hits_mean", "capped", "speedup")
+		for _, r := range []int{4, 6, 8, 10, 12} {
+			lat := make([]time.Duration, nq)
+			var cand, candMax, capped, hits int
+			for i, q := range queries {
+				t0 := time.Now()
+				st := x.Search(q, r, func(uint64, uint32, int) bool { hits++; return true })
+				lat[i] = time.Since(t0)
+				cand += st.Candidates
+				candMax = max(candMax, st.Candidates)
+				if st.Capped {
+					capped++
+				}
+			}
+			slices.Sort(lat)
+			var sum time.Duration
+			for _, l := range lat {
+				sum += l
+			}
+			mean := sum / nq
+			us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+			fmt.Printf("%-6d %9.1f %9.1f %9.1f %9.1f %11d %11d %9.1f %7d %8.0fx\n", r, us(mean), us(lat[nq/2]),
+				us(lat[nq*99/100]), us(lat[nq-1]), cand/nq, candMax, float64(hits)/nq, capped, float64(bruteMean)/float64(mean))
+		}
+		// Correctness on a sample, against the scan.
+		for _, q := range queries[:5] {
+			want := brute(codes, ids, q, 10)
+			got, st := search(x, q, 10)
+			if !st.Capped && !slices.Equal(got, want) {
+				t.Errorf("%s q=%x: %d results, scan %d", ds, q, len(got), len(want))
+			}
+		}
+		_ = found
+		codes, ids, x = nil, nil, nil
+		runtime.GC()
+	}
+}
+
+// BenchmarkSearch: 1M random codes, radius 8 (the full table: TestReport).
+func BenchmarkSearch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	codes := randomCodes(rng, 1<<20)
+	ids := make([]uint32, len(codes))
+	x := Build(DefaultConfig(), codes, ids)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		x.Search(codes[i&(len(codes)-1)]^0xF0F, 8, func(uint64, uint32, int) bool { return true })
+	}
+}
+
+// BenchmarkInsert measures amortised dynamic inserts (segment builds and merges included).
+func BenchmarkInsert(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := New(DefaultConfig())
+	for i := 0; b.Loop(); i++ {
+		x.Insert(rng.Uint64(), uint32(i))
+	}
+}
