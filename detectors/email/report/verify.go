@@ -446,7 +446,9 @@ func (v *Verifier) judgeSignature(dns *cachedDNS, field string, ver *dkim.Verifi
 		sr.Domain = strings.ToLower(tags["d"])
 	}
 	where := "d=" + sr.Domain + " s=" + sr.Selector
-	add := func(c Class, detail string) { sr.Problems = append(sr.Problems, Reason{c, detail + " (" + where + ")"}) }
+	add := func(c Class, detail string) {
+		sr.Problems = append(sr.Problems, Reason{c, detail + " (" + where + ")"})
+	}
 
 	if _, ok := tags["l"]; ok {
 		add(BodyLengthLimit, "l= tag leaves part of the body unsigned")

@@ -354,7 +354,7 @@ func TestVerifyTemporaryDNS(t *testing.T) {
 	for _, name := range []string{"rsa._domainkey.provider.example", "_dmarc.provider.example"} {
 		t.Run(name, func(t *testing.T) {
 			v, err := New(DefaultConfig(), Deps{Keys: f.keys, DNS: tempDNS{f.zone, name}, Seen: f.seen,
-				Now: func() time.Time { return now },
+				Now:        func() time.Time { return now },
 				Registered: func(context.Context, string) (string, bool, error) { return ownerAddr, true, nil }})
 			if err != nil {
 				t.Fatal(err)
