@@ -550,12 +550,16 @@ func (g *gen) organicOne(at int64) {
 	if r.Float64() < o.PayoutFraction {
 		rg.payout, rg.payoutDelayMin, rg.payoutDelayMax = ewallet(r, p.phone), 10*60000, 6*3600000
 	}
+	u := r.Float64()
+	storm := lab == nil && u < o.StormFraction
+	if storm {
+		rg.lab = &labelInfo{kinds: []string{KindRetryStorm}}
+	}
 	g.lifecycle(r, rg, at)
-	switch u := r.Float64(); {
-	case lab == nil && u < o.StormFraction:
+	switch {
+	case storm:
 		// A bad network: the same person re-submits and re-uploads many
 		// times from one IP. Distinct identities: one.
-		rg.lab = &labelInfo{kinds: []string{KindRetryStorm}}
 		n := 5 + r.IntN(36)
 		span := int64(2*60000 + r.IntN(28*60000))
 		for i := range n {

@@ -1,0 +1,647 @@
+package burst
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/waspada/waspada/detectors"
+	"github.com/waspada/waspada/pipeline/event"
+)
+
+// Name is the detector name in signals.
+const Name = "burst"
+
+// Signal kinds: "<class>_burst" for a key whose window holds too many
+// distinct identities for its baseline (ip_burst, ip24_burst, ip64_burst,
+// device_burst, user_agent_burst, email_domain_burst, phone_prefix_burst,
+// region_burst, stream_burst) and proxy_ring for one device or phone behind
+// many distinct people.
+const KindRing = "proxy_ring"
+
+// BurstKind is the signal kind of a burst on a key class.
+func BurstKind(c Class) string { return c.String() + "_burst" }
+
+const maxSizes = 4
+
+// Stats are counters for metrics; the pipeline reads them after Observe.
+type Stats struct {
+	Events        int64 // events observed
+	Submissions   int64 // registration.submitted events counted
+	Late          int64 // submissions whose window (of some length) had closed
+	Future        int64 // events ignored for being more than MaxJump ahead
+	Keys          int   // keys held now
+	EvictedIdle   int64 // keys evicted after IdleTTL without events
+	EvictedCap    int64 // keys evicted because MaxKeys was reached
+	KeysRefused   int64 // new keys refused because MaxKeys was reached and none was idle
+	WindowsClosed int64 // key windows judged
+	Bursts        int64 // key windows flagged (including extensions)
+	Rings         int64 // ring signals emitted (per member, per growth)
+	Truncated     int64 // registrations not remembered because a window hit MaxMembers
+}
+
+// Detector finds signup bursts and proxy rings. Not safe for concurrent use.
+type Detector struct {
+	cfg      Config
+	sizes    []int64 // window lengths, ms
+	decay    []float64
+	lateness int64
+	maxSeen  int64
+	started  bool
+	streak   int
+
+	keys      [nClass]map[string]*keyState
+	nkeys     int
+	nextClose [maxSizes]int64
+	first     [maxSizes]int64 // first window index with events; -1 before
+	touched   [maxSizes]map[int64][]*keyState
+	cls       [maxSizes]classStats
+	stream    *keyState
+	lastSweep int64
+	stats     Stats
+	kb        keyBuf
+}
+
+// classStats are the decayed baselines of one window length.
+type classStats struct {
+	streamHist float64 // decayed sum of stream counts T
+	wins       float64 // decayed number of windows
+	logMean    float64 // EWMA of ln T (stream test)
+	logVar     float64
+	mass       [nClass]float64 // decayed sum of per-key counts
+	n          [nClass]float64 // decayed number of key windows
+}
+
+type keyState struct {
+	class    Class
+	key      string
+	hist     [maxSizes]float64 // decayed history of this key's counts
+	histAt   [maxSizes]int64
+	open     [maxSizes][]*window
+	prev     [maxSizes]*window // the last judged window if it may join an episode
+	lastSeen int64
+	ring     *ring
+	busy     int // open windows
+}
+
+type member struct {
+	at        int64
+	eventID   string
+	reg       string
+	nik, mail uint64
+}
+
+func memberLess(a, b member) int {
+	if a.at != b.at {
+		if a.at < b.at {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.eventID < b.eventID:
+		return -1
+	case a.eventID > b.eventID:
+		return 1
+	}
+	return 0
+}
+
+type window struct {
+	idx       int64
+	events    distinct
+	niks      distinct
+	mails     distinct
+	members   []member
+	truncated int
+	// set when judged
+	x       int
+	lambda  float64
+	log10p  float64
+	flagged bool
+}
+
+// New builds a detector; cfg must be valid (see Config.Validate).
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg, lateness: cfg.AllowedLateness.Milliseconds()}
+	for i, w := range cfg.Windows {
+		ms := w.Milliseconds()
+		d.sizes = append(d.sizes, ms)
+		d.decay = append(d.decay, math.Exp2(-float64(ms)/float64(cfg.HalfLife.Milliseconds())))
+		d.first[i] = -1
+		d.touched[i] = map[int64][]*keyState{}
+	}
+	for c := range d.keys {
+		d.keys[c] = map[string]*keyState{}
+	}
+	d.stream = &keyState{class: ClassStream}
+	return d
+}
+
+// Name is "burst".
+func (d *Detector) Name() string { return Name }
+
+// Stats returns the counters.
+func (d *Detector) Stats() Stats {
+	s := d.stats
+	s.Keys = d.nkeys
+	return s
+}
+
+// Observe counts a registration.submitted event in the windows of its keys
+// and its proxy rings, advances the watermark (the largest occurred_at seen
+// minus AllowedLateness) with any event, and judges every window that the
+// watermark passed. It returns the signals of registrations in windows
+// found to be bursts and of ring members whose ring grew.
+func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
+	d.stats.Events++
+	t := ev.OccurredAt.UnixMilli()
+	if !d.started {
+		d.started = true
+		d.maxSeen = t
+		for i, s := range d.sizes {
+			d.nextClose[i] = floorDiv(t-d.lateness, s)
+		}
+		d.lastSweep = t
+	} else if d.cfg.MaxJump > 0 && t > d.maxSeen+d.cfg.MaxJump.Milliseconds() {
+		d.streak++
+		if d.streak < d.cfg.FutureStreak {
+			d.stats.Future++
+			return nil
+		}
+	}
+	d.streak = 0
+	var out []detectors.Signal
+	if ev.Type == event.Submitted {
+		out = d.add(ev, t)
+	}
+	if t > d.maxSeen {
+		d.maxSeen = t
+		out = append(out, d.advance(t-d.lateness)...)
+	}
+	return out
+}
+
+// Flush judges every open window as if the stream had ended: call it at the
+// end of a finite input (score, evaluation). Observing more events after
+// Flush counts them as late.
+func (d *Detector) Flush() []detectors.Signal {
+	if !d.started {
+		return nil
+	}
+	return d.advance(d.maxSeen + d.sizes[len(d.sizes)-1] + 1)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func (d *Detector) add(ev *event.Event, t int64) []detectors.Signal {
+	d.stats.Submissions++
+	kb := &d.kb
+	kb.fill(ev)
+	m := member{at: t, eventID: ev.EventID, reg: ev.RegistrationID, nik: hash64(ev.NIK), mail: hash64(canonicalEmail(ev.Email))}
+	evh := hash64(ev.EventID)
+	var idx [maxSizes]int64
+	late := false
+	live := [maxSizes]bool{}
+	for i, s := range d.sizes {
+		idx[i] = floorDiv(t, s)
+		live[i] = idx[i] >= d.nextClose[i]
+		late = late || !live[i]
+	}
+	if late {
+		d.stats.Late++
+	}
+	var out []detectors.Signal
+	for c := Class(0); c < nClass; c++ {
+		if !kb.has[c] {
+			continue
+		}
+		var k *keyState
+		if c == ClassStream {
+			k = d.stream
+		} else if k = d.key(c, kb.keys[c], t); k == nil {
+			continue
+		}
+		if t > k.lastSeen {
+			k.lastSeen = t
+		}
+		if c != ClassPhone {
+			for i := range d.sizes {
+				if live[i] {
+					d.count(k, i, idx[i], evh, m)
+				}
+			}
+		}
+		if c == ClassDevice || c == ClassPhone {
+			out = append(out, d.ringAdd(k, m, hash64(normName(ev.FullName)))...)
+		}
+	}
+	return out
+}
+
+// key finds or creates the state of a key, enforcing MaxKeys.
+func (d *Detector) key(c Class, v string, t int64) *keyState {
+	if k := d.keys[c][v]; k != nil {
+		return k
+	}
+	if d.nkeys >= d.cfg.Limits.MaxKeys {
+		d.evictCap()
+		if d.nkeys >= d.cfg.Limits.MaxKeys {
+			d.stats.KeysRefused++
+			return nil
+		}
+	}
+	k := &keyState{class: c, key: string([]byte(v))} // own copy: do not pin the event
+	for i := range k.histAt {
+		k.histAt[i] = math.MinInt64
+	}
+	d.keys[c][k.key] = k
+	d.nkeys++
+	return k
+}
+
+func (d *Detector) count(k *keyState, i int, idx int64, evh uint64, m member) {
+	var w *window
+	for _, o := range k.open[i] {
+		if o.idx == idx {
+			w = o
+			break
+		}
+	}
+	if w == nil {
+		w = &window{idx: idx}
+		k.open[i] = append(k.open[i], w)
+		k.busy++
+		d.touched[i][idx] = append(d.touched[i][idx], k)
+	}
+	lim := d.cfg.Limits
+	if !w.events.add(evh, lim.ExactDistinct) {
+		return // the same event again: replays change nothing
+	}
+	w.niks.add(m.nik, lim.ExactDistinct)
+	w.mails.add(m.mail, lim.ExactDistinct)
+	if len(w.members) < lim.MaxMembers {
+		w.members = append(w.members, m)
+	} else {
+		w.truncated++
+		d.stats.Truncated++
+	}
+}
+
+// advance closes, in index order, every window that ends at or before wm.
+func (d *Detector) advance(wm int64) []detectors.Signal {
+	var out []detectors.Signal
+	for i, s := range d.sizes {
+		for (d.nextClose[i]+1)*s <= wm {
+			out = append(out, d.close(i, d.nextClose[i])...)
+			d.nextClose[i]++
+		}
+	}
+	if wm-d.lastSweep >= time.Hour.Milliseconds() {
+		d.sweep(wm)
+		d.lastSweep = wm
+	}
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b detectors.Signal) int {
+			if a.RegistrationID != b.RegistrationID {
+				if a.RegistrationID < b.RegistrationID {
+					return -1
+				}
+				return 1
+			}
+			if a.Kind != b.Kind {
+				if a.Kind < b.Kind {
+					return -1
+				}
+				return 1
+			}
+			switch {
+			case a.Key < b.Key:
+				return -1
+			case a.Key > b.Key:
+				return 1
+			}
+			return 0
+		})
+	}
+	return out
+}
+
+func takeWindow(k *keyState, i int, idx int64) *window {
+	for j, o := range k.open[i] {
+		if o.idx == idx {
+			k.open[i] = slices.Delete(k.open[i], j, j+1)
+			if len(k.open[i]) == 0 {
+				k.open[i] = nil
+			}
+			k.busy--
+			return o
+		}
+	}
+	return nil
+}
+
+// personalClass marks key classes that belong to one subscriber or one
+// handset: a device id, a /64, a block of 1000 phone numbers. No organic key
+// of these classes is heavy, so they are judged against the class baseline
+// alone (the typical count of an active key, scaled by the stream) from the
+// first window on. Their own history is not used: a farm that was already
+// running when the detector started would otherwise be learnt as normal.
+// Shared classes (IP, /24, user agent, email domain, region) have heavy
+// organic keys (carrier NAT, Gmail, Java) and need their own history, hence
+// the warm-up.
+var personalClass = [nClass]bool{ClassDevice: true, ClassIP64: true, ClassPhonePrefix: true}
+
+// close judges window idx of length i for every key that had events in it.
+// It reads only baselines built from earlier windows and updates them with
+// integer sums, so the outcome does not depend on the order in which the
+// keys or their events arrived.
+func (d *Detector) close(i int, idx int64) []detectors.Signal {
+	keys := d.touched[i][idx]
+	delete(d.touched[i], idx)
+	sw := takeWindow(d.stream, i, idx)
+	T := 0
+	if sw != nil {
+		T = sw.niks.count()
+	}
+	cs := &d.cls[i]
+	if d.first[i] < 0 {
+		if T == 0 {
+			return nil
+		}
+		d.first[i] = idx
+	}
+	dec := d.decay[i]
+	size := d.sizes[i]
+	warmWins := max(int64(1), (d.cfg.Warmup.Milliseconds()+size-1)/size)
+	warm := idx-d.first[i] >= warmWins && cs.wins > 0
+	tbar := 0.0
+	if cs.wins > 0 {
+		tbar = cs.streamHist / cs.wins
+	}
+	var out []detectors.Signal
+	var sumMass, sumN [nClass]int64
+	logAlpha, logExt := math.Log10(d.cfg.Alpha), math.Log10(d.cfg.AlphaExtend)
+	for _, k := range keys {
+		w := takeWindow(k, i, idx)
+		if w == nil {
+			continue
+		}
+		d.stats.WindowsClosed++
+		x := w.niks.count()
+		w.x = x
+		// hk is this key's history as of the previous window, like the
+		// class baselines it is compared with.
+		hk := 0.0
+		if k.histAt[i] != math.MinInt64 {
+			hk = k.hist[i] * math.Pow(dec, float64(idx-1-k.histAt[i]))
+		}
+		contrib := float64(x)
+		cm := int64(x)
+		personal := personalClass[k.class]
+		if (warm || (personal && cs.wins > 0)) && x >= 2 {
+			lam := 0.0
+			if cs.streamHist > 0 && !personal {
+				lam = float64(T) * hk / cs.streamHist
+			}
+			if n := cs.n[k.class]; n > 0 && tbar > 0 {
+				lam = max(lam, cs.mass[k.class]/n*float64(T)/tbar)
+			}
+			lam = max(lam, 0.05)
+			w.lambda = lam
+			w.log10p = poissonLog10SF(x, lam)
+			p := k.prev[i]
+			adjacent := p != nil && p.idx == idx-1
+			switch {
+			case x >= d.cfg.MinCount && float64(x) >= d.cfg.MinRatio*lam && w.log10p < logAlpha:
+				w.flagged = true
+			case adjacent && p.flagged && float64(x) > lam && w.log10p < logExt:
+				w.flagged = true // the episode goes on
+			}
+			if w.flagged {
+				contrib = math.Min(float64(x), lam)
+				cm = min(int64(x), int64(math.Ceil(lam)))
+				out = append(out, d.burstSignals(k, i, w)...)
+				if adjacent && !p.flagged && float64(p.x) > p.lambda && p.log10p < logExt {
+					p.flagged = true // the episode started a window earlier
+					out = append(out, d.burstSignals(k, i, p)...)
+				}
+			}
+		}
+		k.hist[i] = hk*dec + contrib
+		k.histAt[i] = idx
+		sumMass[k.class] += cm
+		sumN[k.class]++
+		// Keep the window only while it may still join an episode.
+		if w.flagged || (x >= 2 && float64(x) > w.lambda && w.log10p < logExt) {
+			k.prev[i] = w
+		} else {
+			k.prev[i] = nil
+		}
+	}
+	// The whole stream against its own moving baseline on log rates.
+	streamFlag := false
+	if d.cfg.Stream.Enabled && warm && T > 0 && tbar > 0 {
+		sd := math.Sqrt(max(cs.logVar, 1/tbar))
+		z := (math.Log(float64(T)) - cs.logMean) / sd
+		if z >= d.cfg.Stream.Z && float64(T) >= d.cfg.Stream.MinRatio*tbar {
+			streamFlag = true
+			sw.x, sw.lambda, sw.flagged = T, tbar, true
+			sw.log10p = poissonLog10SF(T, tbar)
+			out = append(out, d.burstSignals(d.stream, i, sw)...)
+		}
+	}
+	// Update the baselines with this window.
+	tv := float64(T)
+	if streamFlag {
+		tv = tbar
+	}
+	a := 1 - dec
+	if tv > 0 {
+		if cs.wins == 0 {
+			cs.logMean = math.Log(tv)
+		} else {
+			dl := math.Log(tv) - cs.logMean
+			cs.logMean += a * dl
+			cs.logVar = (1 - a) * (cs.logVar + a*dl*dl)
+		}
+	}
+	cs.streamHist = cs.streamHist*dec + tv
+	cs.wins = cs.wins*dec + 1
+	for c := range nClass {
+		cs.mass[c] = cs.mass[c]*dec + float64(sumMass[c])
+		cs.n[c] = cs.n[c]*dec + float64(sumN[c])
+	}
+	return out
+}
+
+// burstSignals gives one signal per registration in a flagged window.
+func (d *Detector) burstSignals(k *keyState, i int, w *window) []detectors.Signal {
+	d.stats.Bursts++
+	ms := slices.Clone(w.members)
+	slices.SortFunc(ms, memberLess)
+	var regs []string
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if !seen[m.reg] {
+			seen[m.reg] = true
+			regs = append(regs, m.reg)
+		}
+	}
+	size := d.sizes[i]
+	start := time.UnixMilli(w.idx * size).UTC()
+	end := start.Add(time.Duration(size) * time.Millisecond)
+	listed := regs
+	if len(listed) > d.cfg.Limits.EvidenceMembers {
+		listed = listed[:d.cfg.Limits.EvidenceMembers]
+	}
+	kind := BurstKind(k.class)
+	key := k.class.String() + ":" + k.key + "@" + start.Format(time.RFC3339) + "/" + time.Duration(size*1e6).String()
+	ev := map[string]any{
+		"key_class":           k.class.String(),
+		"key":                 k.key,
+		"window_start":        start.Format(time.RFC3339),
+		"window_end":          end.Format(time.RFC3339),
+		"window_seconds":      int(size / 1000),
+		"count":               w.events.count(),
+		"distinct_identities": w.x,
+		"distinct_emails":     w.mails.count(),
+		"baseline":            round3(w.lambda),
+		"ratio":               round3(float64(w.x) / w.lambda),
+		"p_value":             math.Pow(10, w.log10p),
+		"score":               round3(-w.log10p),
+		"members":             listed,
+		"members_total":       len(regs) + w.truncated,
+		"approximate":         w.niks.approximate(),
+	}
+	out := make([]detectors.Signal, 0, len(regs))
+	for _, r := range regs {
+		out = append(out, detectors.Signal{RegistrationID: r, Detector: Name, Kind: kind, Key: key, Evidence: ev})
+	}
+	return out
+}
+
+func round3(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0
+	}
+	return math.Round(v*1000) / 1000
+}
+
+// ---- proxy rings ----
+
+type ring struct {
+	niks, names distinct
+	members     []member // sorted by event order, capped, one per NIK
+	first, last int64
+	size        int
+}
+
+func (d *Detector) ringAdd(k *keyState, m member, name uint64) []detectors.Signal {
+	r := k.ring
+	if r == nil {
+		r = &ring{first: m.at, last: m.at}
+		k.ring = r
+	}
+	r.first, r.last = min(r.first, m.at), max(r.last, m.at)
+	if !r.niks.add(m.nik, d.cfg.Limits.ExactDistinct) {
+		return nil // this person is already in the ring (a retry)
+	}
+	r.names.add(name, d.cfg.Limits.ExactDistinct)
+	pos, _ := slices.BinarySearchFunc(r.members, m, memberLess)
+	if pos < d.cfg.Ring.MaxMembers {
+		r.members = slices.Insert(r.members, pos, m)
+		if len(r.members) > d.cfg.Ring.MaxMembers {
+			r.members = r.members[:d.cfg.Ring.MaxMembers]
+		}
+	}
+	size := min(r.niks.count(), r.names.count())
+	if size == r.size {
+		return nil
+	}
+	r.size = size
+	if size < d.cfg.Ring.MinSize {
+		return nil
+	}
+	var regs []string
+	seen := map[string]bool{}
+	for _, x := range r.members {
+		if !seen[x.reg] {
+			seen[x.reg] = true
+			regs = append(regs, x.reg)
+		}
+	}
+	listed := regs
+	if len(listed) > d.cfg.Limits.EvidenceMembers {
+		listed = listed[:d.cfg.Limits.EvidenceMembers]
+	}
+	ev := map[string]any{
+		"key_class":      k.class.String(),
+		"key":            k.key,
+		"size":           size,
+		"distinct_niks":  r.niks.count(),
+		"distinct_names": r.names.count(),
+		"members":        listed,
+		"members_total":  len(regs),
+	}
+	key := k.class.String() + ":" + k.key
+	out := make([]detectors.Signal, 0, len(regs))
+	for _, reg := range regs {
+		out = append(out, detectors.Signal{RegistrationID: reg, Detector: Name, Kind: KindRing, Key: key, Evidence: ev})
+	}
+	d.stats.Rings += int64(len(out))
+	return out
+}
+
+// ---- bounded state ----
+
+// sweep evicts keys idle for IdleTTL (no open window, no event since).
+func (d *Detector) sweep(wm int64) {
+	ttl := d.cfg.Limits.IdleTTL.Milliseconds()
+	for c := range d.keys {
+		for v, k := range d.keys[c] {
+			if k.busy == 0 && k.lastSeen < wm-ttl {
+				delete(d.keys[c], v)
+				d.nkeys--
+				d.stats.EvictedIdle++
+			}
+		}
+	}
+}
+
+// evictCap makes room when MaxKeys is reached: it evicts the idle keys
+// with the oldest activity, down to 90% of the cap. The cut is a
+// lastSeen threshold, so which keys go does not depend on map order.
+func (d *Detector) evictCap() {
+	var seen []int64
+	for c := range d.keys {
+		for _, k := range d.keys[c] {
+			if k.busy == 0 {
+				seen = append(seen, k.lastSeen)
+			}
+		}
+	}
+	need := d.nkeys - d.cfg.Limits.MaxKeys*9/10
+	if len(seen) == 0 || need <= 0 {
+		return
+	}
+	sort.Slice(seen, func(a, b int) bool { return seen[a] < seen[b] })
+	cut := seen[min(need, len(seen))-1]
+	for c := range d.keys {
+		for v, k := range d.keys[c] {
+			if k.busy == 0 && k.lastSeen <= cut {
+				delete(d.keys[c], v)
+				d.nkeys--
+				d.stats.EvictedCap++
+			}
+		}
+	}
+}
+
