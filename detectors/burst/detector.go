@@ -644,4 +644,3 @@ func (d *Detector) evictCap() {
 		}
 	}
 }
-

@@ -50,7 +50,7 @@ func Evaluate(sc sim.Config, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	d := New(cfg)
-	pop := map[string]string{}             // registration -> population
+	pop := map[string]string{}              // registration -> population
 	flagged := map[string]map[string]bool{} // registration -> signal kinds
 	note := func(sigs []detectors.Signal) {
 		for _, s := range sigs {
