@@ -79,3 +79,61 @@ func PNG(img image.Image) []byte {
 	}
 	return b.Bytes()
 }
+
+// Resize scales img to w x h by area averaging (downscale) or nearest
+// neighbour (upscale); good enough to imitate a re-upload.
+func Resize(img image.Image, w, h int) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		y0, y1 := b.Min.Y+y*b.Dy()/h, b.Min.Y+max((y+1)*b.Dy()/h, y*b.Dy()/h+1)
+		for x := 0; x < w; x++ {
+			x0, x1 := b.Min.X+x*b.Dx()/w, b.Min.X+max((x+1)*b.Dx()/w, x*b.Dx()/w+1)
+			var r, g, bb, n uint32
+			for yy := y0; yy < y1; yy++ {
+				for xx := x0; xx < x1; xx++ {
+					cr, cg, cb, _ := img.At(xx, yy).RGBA()
+					r, g, bb, n = r+cr>>8, g+cg>>8, bb+cb>>8, n+1
+				}
+			}
+			out.SetRGBA(x, y, color.RGBA{uint8(r / n), uint8(g / n), uint8(bb / n), 255})
+		}
+	}
+	return out
+}
+
+// Crop cuts frac of the width and height, split evenly between the sides.
+func Crop(img image.Image, frac float64) *image.RGBA {
+	b := img.Bounds()
+	dx, dy := int(float64(b.Dx())*frac/2), int(float64(b.Dy())*frac/2)
+	r := image.Rect(b.Min.X+dx, b.Min.Y+dy, b.Max.X-dx, b.Max.Y-dy)
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < r.Dx(); x++ {
+			out.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
+		}
+	}
+	return out
+}
+
+// Brightness multiplies every channel by f.
+func Brightness(img image.Image, f float64) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bb, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			out.SetRGBA(x, y, color.RGBA{clamp(float64(r>>8) * f), clamp(float64(g>>8) * f), clamp(float64(bb>>8) * f), 255})
+		}
+	}
+	return out
+}
+
+// Uniform is a flat image of one grey level.
+func Uniform(w, h int, v uint8) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range g.Pix {
+		g.Pix[i] = v
+	}
+	return g
+}

@@ -1,0 +1,586 @@
+package photo
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waspada/waspada/detectors"
+	"github.com/waspada/waspada/detectors/photo/fetch"
+	"github.com/waspada/waspada/detectors/photo/imghash"
+	"github.com/waspada/waspada/detectors/photo/mih"
+	"github.com/waspada/waspada/pipeline/event"
+)
+
+// Name is the detector name on every signal.
+const Name = "photo"
+
+// Signal kinds.
+const (
+	KindExact       = "exact_duplicate"
+	KindNear        = "near_duplicate"
+	KindCrossKind   = "cross_kind_reuse"
+	KindUnavailable = "document_unavailable"
+	KindUndecodable = "document_undecodable"
+)
+
+// Threshold is the largest distance (in bits of 64) still called a match.
+type Threshold struct {
+	// PHash finds candidates; a pair is a match only if its pHash distance
+	// is at most this.
+	PHash int `yaml:"phash"`
+	// DHash confirms, when both documents have a dHash (precomputed
+	// documents carry only a pHash).
+	DHash int `yaml:"dhash"`
+	// ROI confirms on the region of interest (the KTP portrait), when both
+	// documents have one; 0 disables the check.
+	ROI int `yaml:"roi"`
+}
+
+// Config is the detector's configuration.
+type Config struct {
+	Hash  imghash.Config `yaml:"hash"`
+	Fetch fetch.Config   `yaml:"fetch"` // for the Fetcher the wiring builds
+	Index mih.Config     `yaml:"index"`
+	// Thresholds by document kind; "*" applies to kinds not listed.
+	Thresholds map[string]Threshold `yaml:"thresholds"`
+	// CrossKind applies between documents of different kinds.
+	CrossKind Threshold `yaml:"cross_kind"`
+	// ROI by document kind: the region (fractions of the image) hashed on
+	// its own to confirm a whole-image match. Every KTP card has the same
+	// printed layout, so whole-card hashes of different people are close;
+	// the portrait area is what differs.
+	ROI map[string]imghash.Rect `yaml:"roi"`
+	// Quality gate: images with less grey-level spread than MinStdDev
+	// (blank, lens cap, a wall) or a side shorter than MinSide pixels are
+	// never near-matched (exact matches still count).
+	MinStdDev float64 `yaml:"min_stddev"`
+	MinSide   int     `yaml:"min_side"`
+	// AllowList holds pHash values (16 hex digits) known to collide, e.g.
+	// the hash of a blank card template; documents within AllowRadius of
+	// one are not near-matched. Analysts extend it.
+	AllowList   []string `yaml:"allow_list"`
+	AllowRadius int      `yaml:"allow_radius"`
+	// ObserveTimeout bounds the fallback fetch Observe does for documents
+	// Prepare did not handle.
+	ObserveTimeout time.Duration `yaml:"observe_timeout"`
+}
+
+// DefaultConfig holds the thresholds chosen by the evaluation (eval/).
+func DefaultConfig() Config {
+	return Config{
+		Hash:  imghash.DefaultConfig(),
+		Fetch: fetch.DefaultConfig(),
+		Index: mih.DefaultConfig(),
+		Thresholds: map[string]Threshold{
+			"ktp":    {PHash: 8, DHash: 12, ROI: 10},
+			"selfie": {PHash: 10, DHash: 14},
+			"*":      {PHash: 8, DHash: 12},
+		},
+		CrossKind:      Threshold{PHash: 6, DHash: 10},
+		ROI:            map[string]imghash.Rect{"ktp": {X0: 0.66, Y0: 0.18, X1: 0.97, Y1: 0.82}},
+		MinStdDev:      6,
+		MinSide:        64,
+		AllowRadius:    2,
+		ObserveTimeout: 30 * time.Second,
+	}
+}
+
+// Validate lists every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Hash.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Fetch.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Hash.ROI != nil {
+		errs = append(errs, errors.New("photo: set roi per kind in photo.roi, not hash.roi"))
+	}
+	if _, ok := c.Thresholds["*"]; !ok {
+		errs = append(errs, errors.New(`photo: thresholds must have a "*" entry`))
+	}
+	check := func(name string, t Threshold) {
+		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 {
+			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash 0..32, roi 0..32)", name, t))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Thresholds)) {
+		check(k, c.Thresholds[k])
+	}
+	check("cross_kind", c.CrossKind)
+	for _, k := range slices.Sorted(maps.Keys(c.ROI)) {
+		r := c.ROI[k]
+		cc := c.Hash
+		cc.ROI = &r
+		if err := cc.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("photo: roi %s: %w", k, err))
+		}
+	}
+	if c.MinStdDev < 0 || c.MinSide < 0 {
+		errs = append(errs, errors.New("photo: min_stddev and min_side must not be negative"))
+	}
+	for _, h := range c.AllowList {
+		if _, err := parsePHash(h); err != nil {
+			errs = append(errs, fmt.Errorf("photo: allow_list entry %q: %v", h, err))
+		}
+	}
+	if c.AllowRadius < 0 || c.AllowRadius > 8 {
+		errs = append(errs, errors.New("photo: allow_radius must be 0..8"))
+	}
+	if c.ObserveTimeout <= 0 {
+		errs = append(errs, errors.New("photo: observe_timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Fetcher returns a document's bytes. Errors for which fetch.IsTransient
+// is true are retried by the pipeline (Prepare returns them); any other
+// error is permanent and becomes document_unavailable. Implementations must
+// be safe for concurrent use. *fetch.Fetcher implements it.
+type Fetcher interface {
+	Fetch(ctx context.Context, uri string) ([]byte, error)
+}
+
+// Result is what Prepare learned about one document.
+type Result struct {
+	Hashes imghash.Hashes
+	// Exactly one of these is set on failure.
+	FetchErr  error // permanent fetch failure: document_unavailable
+	DecodeErr error // *imghash.DecodeError: document_undecodable
+}
+
+// Detector finds photo re-use. Observe is not safe for concurrent use (the
+// pipeline serialises it); Prepare is, and may run ahead for many events.
+type Detector struct {
+	cfg    Config
+	fetch  Fetcher
+	radius int
+	allow  []uint64
+
+	mu       sync.Mutex
+	prepared map[string][]Result // by event id, consumed by Observe
+
+	idx    *mih.Index
+	docs   []doc
+	byKey  map[string]int32 // event id + "\x00" + index -> doc id, or -1-failure index
+	bySHA  map[[32]byte][]uint32
+	fails  []failure
+	failBy map[failKey][]int32 // failure ids in insertion order
+	usable map[failKey]bool    // registration has a decodable document of this kind
+	pairs  map[pairKey]*pairState
+
+	outcomes map[string]int64
+}
+
+type doc struct {
+	reg      string
+	kind     string
+	uri      string
+	order    event.Order
+	index    int
+	sha      [32]byte
+	hasSHA   bool
+	phash    uint64
+	dhash    uint64
+	roi      uint64
+	flags    uint8
+	searched bool // passes the quality gate and the allow-list: near-matchable
+}
+
+const (
+	hasPHash = 1 << iota
+	hasDHash
+	hasROI
+)
+
+// New builds a detector. cfg must pass Validate (New panics otherwise: the
+// wiring validates at start-up and lists every problem). fetcher is
+// optional; without one, documents need precomputed hashes or Prepare
+// results.
+func New(cfg Config, fetcher ...Fetcher) *Detector {
+	if err := cfg.Validate(); err != nil {
+		panic("photo.New: invalid config: " + err.Error())
+	}
+	d := &Detector{
+		cfg:      cfg,
+		prepared: map[string][]Result{},
+		idx:      mih.New(cfg.Index),
+		byKey:    map[string]int32{},
+		bySHA:    map[[32]byte][]uint32{},
+		failBy:   map[failKey][]int32{},
+		usable:   map[failKey]bool{},
+		pairs:    map[pairKey]*pairState{},
+		outcomes: map[string]int64{},
+	}
+	if len(fetcher) > 0 {
+		d.fetch = fetcher[0]
+	}
+	d.radius = cfg.CrossKind.PHash
+	for _, t := range cfg.Thresholds {
+		d.radius = max(d.radius, t.PHash)
+	}
+	for _, h := range cfg.AllowList {
+		v, _ := parsePHash(h)
+		d.allow = append(d.allow, v)
+	}
+	return d
+}
+
+// Name is "photo".
+func (d *Detector) Name() string { return Name }
+
+// Outcomes counts what happened to each document observed: "hashed",
+// "precomputed", "unavailable.<reason>", "undecodable.<reason>",
+// "low_quality", "allow_listed". The pipeline exports them as metrics.
+func (d *Detector) Outcomes() map[string]int64 { return maps.Clone(d.outcomes) }
+
+// Len is the number of documents held.
+func (d *Detector) Len() int { return len(d.docs) }
+
+func hasDocs(ev *event.Event) bool {
+	return (ev.Type == event.Submitted || ev.Type == event.DocumentUploaded) && len(ev.Documents) > 0
+}
+
+// needsFetch: a document without a usable precomputed pHash.
+func needsFetch(doc event.Document) bool {
+	_, err := parsePHash(doc.PHash)
+	return doc.PHash == "" || err != nil
+}
+
+// Prepare fetches and hashes ev's documents that carry no precomputed
+// pHash, and keeps the results for Observe. It returns a transient error
+// (fetch.IsTransient) when a document could not be fetched for a reason
+// that may pass (blob store down): the pipeline should retry the event
+// rather than flag the registration. Safe for concurrent use.
+func (d *Detector) Prepare(ctx context.Context, ev *event.Event) error {
+	if !hasDocs(ev) || d.fetch == nil {
+		return nil
+	}
+	res, err := d.compute(ctx, ev)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.prepared[ev.EventID] = res
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Detector) compute(ctx context.Context, ev *event.Event) ([]Result, error) {
+	res := make([]Result, len(ev.Documents))
+	errs := make([]error, len(ev.Documents))
+	var wg sync.WaitGroup
+	for i, doc := range ev.Documents {
+		if !needsFetch(doc) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := d.fetch.Fetch(ctx, doc.URI)
+			if err != nil {
+				if fetch.IsTransient(err) {
+					errs[i] = err
+				}
+				res[i].FetchErr = err
+				return
+			}
+			hc := d.cfg.Hash
+			if r, ok := d.cfg.ROI[doc.Kind]; ok {
+				hc.ROI = &r
+			}
+			h, err := imghash.Hash(hc, data)
+			if err != nil {
+				res[i].DecodeErr = err
+				return
+			}
+			res[i].Hashes = h
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Observe updates the state with ev's documents and returns the current
+// signals of every registration whose picture changed. Pure apart from
+// the fallback fetch for documents Prepare did not handle.
+func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
+	if !hasDocs(ev) {
+		return nil
+	}
+	d.mu.Lock()
+	res, ok := d.prepared[ev.EventID]
+	delete(d.prepared, ev.EventID)
+	d.mu.Unlock()
+	if !ok {
+		res = make([]Result, len(ev.Documents))
+		if d.needsAnyFetch(ev) {
+			if d.fetch != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ObserveTimeout)
+				var err error
+				res, err = d.computeAll(ctx, ev)
+				cancel()
+				if err != nil {
+					// Transient here cannot be retried by the caller; record it.
+					res = make([]Result, len(ev.Documents))
+					for i := range res {
+						res[i].FetchErr = err
+					}
+				}
+			} else {
+				for i, doc := range ev.Documents {
+					if needsFetch(doc) {
+						res[i].FetchErr = &fetch.Error{Class: fetch.Permanent, Reason: "no_fetcher", URI: doc.URI,
+							Detail: "no precomputed phash and no fetcher configured"}
+					}
+				}
+			}
+		}
+	}
+	return d.ObserveResults(ev, res)
+}
+
+func (d *Detector) needsAnyFetch(ev *event.Event) bool {
+	for _, doc := range ev.Documents {
+		if needsFetch(doc) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) computeAll(ctx context.Context, ev *event.Event) ([]Result, error) {
+	return d.compute(ctx, ev)
+}
+
+// ObserveResults is Observe with the document results given: the pure core.
+// res[i] belongs to ev.Documents[i]; for a document with a precomputed
+// pHash the result is ignored.
+func (d *Detector) ObserveResults(ev *event.Event, res []Result) []detectors.Signal {
+	if !hasDocs(ev) {
+		return nil
+	}
+	t := newTouched()
+	for i, edoc := range ev.Documents {
+		key := ev.EventID + "\x00" + strconv.Itoa(i)
+		id, seen := d.byKey[key]
+		if !seen {
+			var r Result
+			if i < len(res) {
+				r = res[i]
+			}
+			id = d.insert(ev, i, edoc, r, t)
+			d.byKey[key] = id
+		}
+		if id < 0 {
+			f := d.fails[-1-id]
+			t.fails[failKey{f.reg, f.kind, f.signal}] = true
+			continue
+		}
+		d.match(uint32(id), !seen, t)
+	}
+	return d.signals(t)
+}
+
+func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result, t *touched) int32 {
+	order := ev.Order()
+	var dc doc
+	dc.reg, dc.kind, dc.uri, dc.order, dc.index = ev.RegistrationID, edoc.Kind, edoc.URI, order, i
+	if !needsFetch(edoc) {
+		dc.phash, _ = parsePHash(edoc.PHash)
+		dc.flags = hasPHash
+		if s, err := hex.DecodeString(strings.ToLower(edoc.SHA256)); err == nil && len(s) == 32 {
+			copy(dc.sha[:], s)
+			dc.hasSHA = true
+		}
+		dc.searched = !d.allowListed(dc.phash)
+		d.outcomes["precomputed"]++
+	} else {
+		if r.FetchErr != nil || r.DecodeErr != nil {
+			return d.insertFailure(ev, i, edoc, r, t)
+		}
+		h := r.Hashes
+		dc.sha, dc.hasSHA = h.SHA256, true
+		if s, err := hex.DecodeString(strings.ToLower(edoc.SHA256)); err == nil && len(s) == 32 && !bytesEqual(s, h.SHA256[:]) {
+			// The producer's sha256 disagrees with the bytes: trust the bytes.
+			d.outcomes["sha256_mismatch"]++
+		}
+		dc.phash, dc.dhash, dc.flags = h.PHash, h.DHash, hasPHash|hasDHash
+		if h.HasROI {
+			dc.roi, dc.flags = h.ROIPHash, dc.flags|hasROI
+		}
+		switch {
+		case h.StdDev < d.cfg.MinStdDev || min(h.Width, h.Height) < d.cfg.MinSide:
+			d.outcomes["low_quality"]++
+		case d.allowListed(dc.phash):
+			d.outcomes["allow_listed"]++
+		default:
+			dc.searched = true
+		}
+		d.outcomes["hashed"]++
+	}
+	id := uint32(len(d.docs))
+	d.docs = append(d.docs, dc)
+	if dc.hasSHA {
+		d.bySHA[dc.sha] = append(d.bySHA[dc.sha], id)
+	}
+	if dc.searched {
+		d.idx.Insert(dc.phash, id)
+	}
+	uk := failKey{dc.reg, dc.kind, ""}
+	if !d.usable[uk] {
+		d.usable[uk] = true
+		for _, sk := range []string{KindUnavailable, KindUndecodable} {
+			if k := (failKey{dc.reg, dc.kind, sk}); len(d.failBy[k]) > 0 {
+				t.fails[k] = true
+			}
+		}
+	}
+	return int32(id)
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+func (d *Detector) allowListed(p uint64) bool {
+	for _, a := range d.allow {
+		if bits.OnesCount64(a^p) <= d.cfg.AllowRadius {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) insertFailure(ev *event.Event, i int, edoc event.Document, r Result, t *touched) int32 {
+	f := failure{reg: ev.RegistrationID, kind: edoc.Kind, uri: edoc.URI, order: ev.Order(), index: i}
+	if r.FetchErr != nil {
+		f.signal = KindUnavailable
+		var fe *fetch.Error
+		if errors.As(r.FetchErr, &fe) {
+			f.reason, f.detail = fe.Reason, fe.Detail
+		} else {
+			f.reason, f.detail = "fetch", r.FetchErr.Error()
+		}
+		d.outcomes["unavailable."+f.reason]++
+	} else {
+		f.signal = KindUndecodable
+		f.reason = string(imghash.ReasonOf(r.DecodeErr))
+		if f.reason == "" {
+			f.reason = "decode"
+		}
+		f.detail = r.DecodeErr.Error()
+		d.outcomes["undecodable."+f.reason]++
+	}
+	if len(f.detail) > 200 {
+		f.detail = f.detail[:200] + "..."
+	}
+	id := int32(len(d.fails))
+	d.fails = append(d.fails, f)
+	k := failKey{f.reg, f.kind, f.signal}
+	d.failBy[k] = append(d.failBy[k], id)
+	t.fails[k] = true
+	return -1 - id
+}
+
+// match finds every document matching docs[id] and records (update) or
+// just touches (replay) the pair states.
+func (d *Detector) match(id uint32, update bool, t *touched) {
+	me := &d.docs[id]
+	seen := map[uint32]bool{id: true}
+	if me.hasSHA {
+		for _, o := range d.bySHA[me.sha] {
+			if seen[o] {
+				continue
+			}
+			seen[o] = true
+			d.relate(id, o, 0, -1, -1, true, update, t)
+		}
+	}
+	if !me.searched {
+		return
+	}
+	d.idx.Search(me.phash, d.radius, func(_ uint64, o uint32, dist int) bool {
+		if seen[o] {
+			return true
+		}
+		seen[o] = true
+		od := &d.docs[o]
+		dd, rd := -1, -1
+		if me.flags&od.flags&hasDHash != 0 {
+			dd = bits.OnesCount64(me.dhash ^ od.dhash)
+		}
+		if me.flags&od.flags&hasROI != 0 {
+			rd = bits.OnesCount64(me.roi ^ od.roi)
+		}
+		d.relate(id, o, dist, dd, rd, false, update, t)
+		return true
+	})
+}
+
+func (d *Detector) threshold(a, b *doc) Threshold {
+	if a.kind != b.kind {
+		return d.cfg.CrossKind
+	}
+	if t, ok := d.cfg.Thresholds[a.kind]; ok {
+		return t
+	}
+	return d.cfg.Thresholds["*"]
+}
+
+func (d *Detector) relate(id, o uint32, dist, dd, rd int, exact, update bool, t *touched) {
+	a, b := &d.docs[id], &d.docs[o]
+	var kind string
+	switch {
+	case a.kind != b.kind:
+		kind = KindCrossKind
+	case a.reg == b.reg:
+		return // a re-upload of the registration's own document
+	case exact:
+		kind = KindExact
+	default:
+		kind = KindNear
+	}
+	if !exact {
+		if a.hasSHA && b.hasSHA && a.sha == b.sha {
+			exact = true // found by the index too; same bytes
+		} else {
+			th := d.threshold(a, b)
+			if dist > th.PHash || (dd >= 0 && dd > th.DHash) || (th.ROI > 0 && rd >= 0 && rd > th.ROI) {
+				return
+			}
+		}
+	}
+	m := pairMatch{exact: exact, dist: dist, dhash: dd, roi: rd}
+	// Canonical pair: registration ids in order, then documents by event order.
+	x, y := id, o
+	if a.reg > b.reg || (a.reg == b.reg && docLess(b, a)) {
+		x, y = o, id
+	}
+	m.a, m.b = x, y
+	k := pairKey{d.docs[x].reg, d.docs[y].reg, kind}
+	t.pairs[k] = true
+	if !update {
+		return
+	}
+	ps := d.pairs[k]
+	if ps == nil {
+		ps = &pairState{}
+		d.pairs[k] = ps
+	}
+	ps.n++
+	if ps.n == 1 || d.better(m, ps.best) {
+		ps.best = m
+	}
+}
