@@ -1,8 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
+	"io"
+	"os"
+
 	"errors"
 	"fmt"
+	"gopkg.in/yaml.v3"
 	"net"
 	"strings"
 	"time"
@@ -143,4 +148,24 @@ func (c Config) Validate() error {
 		add("limits.max_dead_letter_payload: must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+// LoadConfigFile reads a YAML config file over the defaults. Unknown keys
+// are errors, so a misspelt setting is caught at start-up, and every
+// validation problem is listed.
+func LoadConfigFile(path string) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%s:\n%w", path, err)
+	}
+	return cfg, nil
 }

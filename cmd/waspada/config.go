@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/waspada/waspada/pipeline"
 )
@@ -60,15 +57,11 @@ func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
 	p.cfg = pipeline.DefaultConfig()
 	p.configFile = findConfigArg(args)
 	if p.configFile != "" {
-		b, err := os.ReadFile(p.configFile)
+		cfg, err := pipeline.LoadConfigFile(p.configFile)
 		if err != nil {
 			return err
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&p.cfg); err != nil {
-			return fmt.Errorf("%s: %w", p.configFile, err)
-		}
+		p.cfg = cfg
 	}
 	for _, e := range envVars {
 		if v, ok := os.LookupEnv(e.name); ok {
