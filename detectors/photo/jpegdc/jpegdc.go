@@ -803,7 +803,7 @@ func (d *decoder) image() *Image {
 			// DC = 8 x (block mean - 128) after dequantisation; round.
 			v := (c*q+4)>>3 + 128
 			if c*q < 0 {
-				v = -((-c*q+4)>>3) + 128
+				v = -((-c*q + 4) >> 3) + 128
 			}
 			if v < 0 {
 				v = 0

@@ -20,7 +20,10 @@ func Photo(w, h int, seed uint64) *image.RGBA {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	// a few random shapes over a gradient
-	type blob struct{ cx, cy, rx, ry float64; c [3]float64 }
+	type blob struct {
+		cx, cy, rx, ry float64
+		c              [3]float64
+	}
 	blobs := make([]blob, 6)
 	for i := range blobs {
 		blobs[i] = blob{r.Float64() * float64(w), r.Float64() * float64(h),
