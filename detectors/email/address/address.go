@@ -22,7 +22,8 @@ import (
 type Address struct {
 	Raw         string   // as typed, for display only
 	Local       string   // canonical local part
-	Domain      string   // canonical domain, IDNA ASCII form
+	Domain      string   // canonical domain, IDNA ASCII form, provider aliases applied
+	Host        string   // the domain as written, IDNA ASCII form, no aliases (for DKIM alignment)
 	Canonical   string   // Local + "@" + Domain
 	Registrable string   // eTLD+1 of Domain (Domain itself when it has none)
 	Skeleton    string   // canonical form after look-alike mapping
@@ -77,6 +78,7 @@ func Parse(raw string) (Address, error) {
 	if err != nil || asciiDomain == "" || !strings.Contains(asciiDomain, ".") {
 		return a, fmt.Errorf("%w: bad domain %s", ErrInvalid, strconv.Quote(domain))
 	}
+	a.Host = asciiDomain
 	a.Local, a.Domain = canonicalLocal(strings.ToLower(local), asciiDomain)
 	a.Canonical = a.Local + "@" + a.Domain
 	a.Registrable = registrable(a.Domain)

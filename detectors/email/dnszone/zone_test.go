@@ -31,10 +31,10 @@ func TestParse(t *testing.T) {
 	ctx := context.Background()
 	for name, want := range map[string][]string{
 		"brisbane._domainkey.football.example.com": {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
-		"TEST._domainkey.football.example.com.": {"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"},
-		"_dmarc.example.org":  {"v=DMARC1; p=reject; adkim=s"},
-		"multi.example.org":   {"first", "sec\"ond;"},
-		"example.org":         {"unquoted"},
+		"TEST._domainkey.football.example.com.":    {"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"},
+		"_dmarc.example.org":                       {"v=DMARC1; p=reject; adkim=s"},
+		"multi.example.org":                        {"first", "sec\"ond;"},
+		"example.org":                              {"unquoted"},
 	} {
 		got, err := z.LookupTXT(ctx, name)
 		if err != nil {

@@ -1,0 +1,53 @@
+// Package email is the detector for email addresses used by someone other
+// than their owner (detector name "email").
+//
+// A registration keeps the union of what its submissions said (addresses,
+// NIKs, devices, IPs, phones): signals are never withdrawn, so each signal's
+// condition is "some pair matches", which only grows with more events and
+// therefore does not depend on arrival order.
+//
+// Signals (Kind, all with Key ""), each with its evidence fields:
+//
+//   - address_reused: a canonical address (package address) shared with a
+//     registration that has a different NIK; every registration of the group
+//     gets it, earlier ones too. Evidence: addresses, other_registrations,
+//     other_count, distinct_niks. Assisted registration (a relative
+//     registering several people) also shares addresses, which is why
+//     distinct_niks is given and the weight is left to the rules.
+//   - lookalike_address: an address with look-alike letters whose skeleton
+//     equals another registrant's address. Evidence: addresses, skeletons,
+//     lookalike_of (the other canonical addresses), other_registrations.
+//   - mixed_script_address: letters of several scripts in one part of the
+//     address. Evidence: addresses, scripts.
+//   - disposable_domain: Evidence: domains (registrable), addresses.
+//   - verified_from_other_device / verified_from_other_network: an
+//     email.verified event came from another device id, or another network
+//     (IPv4 /24, IPv6 /48 by default: mobile carriers change addresses within
+//     a network), than a submission of the registration. Evidence:
+//     registered_devices or registered_ips, verified_devices or verified_ips,
+//     verified_event_ids, and for networks prefix_v4, prefix_v6.
+//   - verified_within_seconds: a verification came less than
+//     Config.QuickClick after a verification email was sent (or after a
+//     submission). A weak signal on purpose: the link scanners of mail
+//     providers and corporate gateways fetch links within seconds of
+//     delivery, so a fast click proves neither that a bot registered nor
+//     that the owner confirmed, and a slow click proves nothing either; give
+//     it a low weight in the rules. Evidence: seconds, threshold_seconds,
+//     sent_event_id (the email or submission event), verified_event_id.
+//   - reported_misuse: the owner of an address reported (report.Report, via
+//     ApplyReport) that a registration with it was not them; every
+//     registration using the address gets it. Evidence: addresses,
+//     report_ids, report_count, channels, reported_registrations.
+//   - linked_to_reported: a registration sharing a device id, IP or phone
+//     with a reported registration. Evidence: reported_registrations,
+//     reported_count, via (sorted subset of device, ip, phone).
+//
+// Registration lists in evidence are sorted by the decision order of each
+// registration's first submission (occurred_at, event_id); other lists are
+// sorted by value; all are capped at Config.MaxEvidenceIDs.
+//
+// The detector follows the contract in package detectors: signals are
+// recomputed from the state for every registration whose picture an event
+// changed, so the final signals depend only on the set of events and
+// reports, and observing an event or applying a report twice is a no-op.
+package email
