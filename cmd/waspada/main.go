@@ -24,6 +24,7 @@ Commands:
   migrate    apply the ClickHouse schema (run does this at start-up too)
   photos     hash photos and find near-duplicates in a folder
   reports    verify an email misuse report, issue a "not me" link
+  bench      throughput against a baseline, and memory per registration
 
 Run 'waspada <command> -h' for the flags of each command.
 `
@@ -37,6 +38,7 @@ func main() {
 		"score":    runScore,
 		"simulate": runSimulate,
 		"migrate":  runMigrate,
+		"bench":    runBench,
 	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stdout, usage)

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/waspada/waspada/pipeline"
+	"github.com/waspada/waspada/pipeline/event"
+	"github.com/waspada/waspada/pipeline/sim"
+)
+
+const benchHelp = `Usage: waspada bench pipeline|memory [flags]
+
+  pipeline  throughput through Kafka -> detectors -> rules -> sinks -> commit,
+            against a baseline measured in the same run on the same topic:
+            a kafka-go consumer-group reader that fetches and commits per
+            batch and does nothing else. Prints both rates and their ratio.
+            With no --brokers it uses an embedded broker; with --clickhouse
+            the scores go to ClickHouse (database waspada_bench, recreated).
+  memory    heap bytes per registration held by the engine (every detector's
+            state, the signal book and score versions) after N simulated
+            events, measured after a forced GC.
+
+Flags:
+`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "pipeline" && args[0] != "memory") {
+		fmt.Fprint(stderr, benchHelp)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return 0
+		}
+		return 2
+	}
+	mode := args[0]
+	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	events := fs.Int("events", 100000, "simulated events")
+	brokers := fs.String("brokers", "", "Kafka brokers (empty: embedded broker)")
+	ch := fs.String("clickhouse", "", "ClickHouse native address (empty: no ClickHouse sink)")
+	batch := fs.Int("batch-events", pipeline.DefaultConfig().Batch.MaxEvents, "events per batch")
+	fs.Usage = func() { fmt.Fprint(stderr, benchHelp); fs.PrintDefaults() }
+	if code, done := parse(fs, args[1:]); done {
+		return code
+	}
+	simCfg := sim.DefaultConfig()
+	simCfg.Events = *events
+	if mode == "memory" {
+		return benchMemory(simCfg, stdout, stderr)
+	}
+	return benchPipeline(ctx, simCfg, splitList(*brokers), *ch, *batch, stdout, stderr)
+}
+
+func benchMemory(simCfg sim.Config, stdout, stderr io.Writer) int {
+	eng, err := buildEngine("", nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	// The generator keeps only pending follow-up events, so streaming it
+	// straight into the engine leaves nothing but the engine's own state
+	// on the heap at the end.
+	before := heapBytes()
+	start := time.Now()
+	err = sim.Generate(simCfg, func(ev *event.Event, _ sim.Label) error {
+		b, err := sim.Encode(ev)
+		if err != nil {
+			return err
+		}
+		dec, err := event.Decode(b)
+		if err != nil {
+			return err
+		}
+		eng.Process(dec)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	took := time.Since(start)
+	after := heapBytes()
+	regs := eng.Registrations()
+	fmt.Fprintf(stdout, "events:            %d (%d registrations)\n", simCfg.Events, regs)
+	fmt.Fprintf(stdout, "engine heap:       %.1f MiB\n", float64(after-before)/(1<<20))
+	fmt.Fprintf(stdout, "per registration:  %.0f bytes (all detectors, signal book, score versions)\n", float64(after-before)/float64(regs))
+	fmt.Fprintf(stdout, "engine throughput: %.0f events/s (encode + decode + detectors + rules, one goroutine)\n", float64(simCfg.Events)/took.Seconds())
+	runtime.KeepAlive(eng)
+	return 0
+}
+
+func heapBytes() uint64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func benchPipeline(ctx context.Context, simCfg sim.Config, brokers []string, chAddr string, batch int, stdout, stderr io.Writer) int {
+	cfg := pipeline.DefaultConfig()
+	cfg.Kafka.Brokers = brokers
+	cfg.HTTP.Listen = ""
+	cfg.Batch.MaxEvents = batch
+	cfg.Batch.MaxWait = 200 * time.Millisecond
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	cfg.Kafka.RegistrationsTopic = "bench." + suffix + ".registrations"
+	cfg.Kafka.ScoresTopic = "bench." + suffix + ".risk-scores"
+	cfg.Kafka.DeadLettersTopic = "bench." + suffix + ".dead-letters"
+	cfg.ClickHouse.Addr = chAddr
+	cfg.ClickHouse.Database = "waspada_bench"
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	env, err := startEnvironment(ctx, &cfg, envOptions{migrate: true, resetDatabase: chAddr != ""}, stdout, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "waspada bench:", err)
+		return 1
+	}
+	defer env.Close()
+	n, err := produceDemoWave(ctx, cfg, simCfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "waspada bench:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "produced %d events to %s\n", n, cfg.Kafka.RegistrationsTopic)
+
+	baseCfg := cfg.Kafka
+	baseCfg.GroupID = "bench-baseline-" + suffix
+	baseRate, err := consumeOnly(ctx, baseCfg, n, batch)
+	if err != nil {
+		fmt.Fprintln(stderr, "waspada bench: baseline:", err)
+		return 1
+	}
+	cfg.Kafka.GroupID = "bench-pipeline-" + suffix
+	runner := pipeline.NewRunner(cfg, mustEngine(), env.store, env.metrics, log)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- runner.Run(runCtx) }()
+	for runner.Stats().Committed < n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(stderr, "waspada bench:", err)
+		return 1
+	}
+	rate := float64(n) / took.Seconds()
+	sinks := "risk-scores topic"
+	if env.store != nil {
+		sinks += " + ClickHouse " + cfg.ClickHouse.Addr
+	}
+	fmt.Fprintf(stdout, "baseline (fetch + commit only):          %8.0f events/s\n", baseRate)
+	fmt.Fprintf(stdout, "pipeline (detectors, rules, %s): %8.0f events/s\n", sinks, rate)
+	fmt.Fprintf(stdout, "ratio pipeline/baseline:                 %8.2f\n", rate/baseRate)
+	if env.store != nil {
+		st := runner.Stats()
+		fmt.Fprintf(stdout, "written: %d events, %d score versions, %d dead letters in %d batches\n", st.Events, st.Scores, st.DeadLetters, st.Batches)
+	}
+	return 0
+}
+
+func mustEngine() *pipeline.Engine {
+	eng, err := buildEngine("", nil)
+	if err != nil {
+		panic(err) // the embedded rules are validated by tests
+	}
+	return eng
+}
+
+// consumeOnly is the baseline: the same consumer-group reader, batching and
+// per-batch commit as the pipeline, with no processing and no sinks.
+func consumeOnly(ctx context.Context, kc pipeline.KafkaConfig, n, batch int) (float64, error) {
+	r := pipeline.NewReader(kc)
+	defer r.Close()
+	start := time.Now()
+	var msgs []kafka.Message
+	got := 0
+	for got < n {
+		fctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		m, err := r.FetchMessage(fctx)
+		cancel()
+		if err == nil {
+			msgs = append(msgs, m)
+			got++
+		} else if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if len(msgs) == batch || (err != nil && len(msgs) > 0) || got == n {
+			if err := r.CommitMessages(ctx, msgs...); err != nil {
+				return 0, err
+			}
+			msgs = msgs[:0]
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
