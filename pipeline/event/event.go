@@ -1,26 +1,77 @@
-// Package event is the registration event contract (waspada.registration/v1):
-// the Go types, the strict decoder and the published JSON Schema
-// (registration.v1.schema.json beside this file).
-//
-// Decoding is strict: unknown major versions, bad JSON, unknown fields,
-// missing or mistyped required fields are a *DecodeError, which the pipeline
-// treats as permanent (dead letter with the reason, commit, move on).
 package event
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SchemaV1 is the schema id written by producers; events without "schema"
-// are read as v1. Any "waspada.registration/1.x" or "/v1.x" minor is accepted.
+// are read as v1. Minor versions are accepted: "waspada.registration/v1.3"
+// and "waspada.registration/1.3" (see schemaPattern).
 const SchemaV1 = "waspada.registration/v1"
+
+//go:embed registration.v1.schema.json
+var schemaJSON []byte
+
+// SchemaJSON returns the published JSON Schema (draft 2020-12) of
+// waspada.registration/v1. It accepts exactly what Decode with DefaultLimits
+// accepts, except the whole-event byte cap (MaxBytes), which JSON Schema
+// cannot express, and it needs a validator that asserts "format" (date,
+// date-time). The caller gets its own copy.
+func SchemaJSON() []byte { return bytes.Clone(schemaJSON) }
+
+// The patterns below are shared with registration.v1.schema.json (a test
+// keeps them equal). They use only the common subset of RE2 and ECMA-262 so
+// that every JSON Schema validator reads them the same way.
+const (
+	// schemaPattern matches the accepted values of "schema": major 1, an
+	// optional numeric minor (at most four digits, which also bounds the
+	// field's length).
+	schemaPattern = `^waspada\.registration/v?1(\.[0-9]{1,4})?$`
+	// occurredAtPattern is RFC 3339 date-time with the ranges spelled out
+	// (Go's time.Parse alone also takes "," fractions, more than nine
+	// fraction digits and +24:00 offsets; validators differ on leap seconds
+	// and lower-case t/z). The instant must lie in [1900-01-01T00:00:00Z,
+	// 2200-01-01T00:00:00Z): inside what Order (unix nanoseconds) and
+	// json.Marshal represent, and closed under normalising to UTC, so a
+	// re-encoded event is accepted again. Hence the two edge days: 1900-01-01
+	// takes no positive offset, 2199-12-31 no negative one.
+	occurredAtPattern = `^(` +
+		`((190[1-9]|19[1-9][0-9]|20[0-9][0-9]|21[0-8][0-9]|219[0-8])-` + monthDay +
+		`|1900-(01-(0[2-9]|[12][0-9]|3[01])|(0[2-9]|1[0-2])-` + day + `)` +
+		`|2199-((0[1-9]|1[01])-` + day + `|12-(0[1-9]|[12][0-9]|30)))` + clock + `(Z|[+-]` + offset + `)` +
+		`|1900-01-01` + clock + `(Z|-` + offset + `|\+00:00)` +
+		`|2199-12-31` + clock + `(Z|\+` + offset + `|-00:00)` +
+		`)$`
+	monthDay = `(0[1-9]|1[0-2])-` + day
+	day      = `(0[1-9]|[12][0-9]|3[01])`
+	clock    = `T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?`
+	offset   = `([01][0-9]|2[0-3]):[0-5][0-9]`
+	// birthDatePattern is YYYY-MM-DD; the day is also checked against the
+	// month (format "date" in the schema, time.Parse here).
+	birthDatePattern = `^[0-9]{4}-` + monthDay + `$`
+	// emailPattern is a bare dot-atom address: local@domain, no display
+	// name, no quotes, no comments, no domain literal. Non-ASCII characters
+	// are allowed as in net/mail.
+	emailPattern = `^[^\x00-\x20\x7f"(),.:;<>@\[\\\]]+(\.[^\x00-\x20\x7f"(),.:;<>@\[\\\]]+)*@[^\x00-\x20\x7f"(),.:;<>@\[\\\]]+(\.[^\x00-\x20\x7f"(),.:;<>@\[\\\]]+)*$`
+)
+
+var (
+	schemaRe     = regexp.MustCompile(schemaPattern)
+	occurredAtRe = regexp.MustCompile(occurredAtPattern)
+	birthDateRe  = regexp.MustCompile(birthDatePattern)
+	emailRe      = regexp.MustCompile(emailPattern)
+)
 
 // Type is the event type.
 type Type string
@@ -127,48 +178,70 @@ func DefaultLimits() Limits { return Limits{MaxBytes: MaxEventBytes, MaxDocument
 func Decode(b []byte) (*Event, error) { return DefaultLimits().Decode(b) }
 
 // Decode parses and validates one event.
+//
+// Optional fields that are null or "" are read as absent (producers in
+// other languages write them for empty form fields); required fields that
+// are null, "" or only white space are missing. Object keys must match the
+// contract exactly: encoding/json alone would also take "Event_ID".
+// An accepted event is canonical: occurred_at in UTC, schema filled in,
+// an empty documents list as nil.
 func (l Limits) Decode(b []byte) (*Event, error) {
 	if len(b) > l.MaxBytes {
 		return nil, &DecodeError{"too_large", fmt.Sprintf("event is %d bytes, limit %d", len(b), l.MaxBytes)}
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
+	if len(bytes.TrimSpace(trimmed)) == 0 {
 		return nil, &DecodeError{"bad_json", "empty message"}
+	}
+	if trimmed[0] != '{' {
+		return nil, &DecodeError{"bad_json", "event is not a JSON object"}
+	}
+	// First pass: syntax, trailing data, schema version and exact keys.
+	var top map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&top); err != nil {
+		return nil, &DecodeError{"bad_json", jsonDetail(err)}
+	}
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
+		return nil, &DecodeError{"bad_json", "trailing data after the event object"}
 	}
 	// Check the schema first so that a v2 event is reported as such rather
 	// than as whatever field it renamed.
-	var head struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, &DecodeError{"bad_json", jsonDetail(err)}
-	}
-	if head.Schema != nil {
-		if err := checkSchema(*head.Schema); err != nil {
+	if raw, ok := top["schema"]; ok && !isNull(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, &DecodeError{"bad_json", "schema: expected string, got JSON " + jsonKind(raw)}
+		}
+		if err := checkSchema(s); err != nil {
 			return nil, err
 		}
 	}
+	if err := checkKeys(top); err != nil {
+		return nil, err
+	}
+	// Second pass: the typed decode.
 	var raw struct {
 		Event
 		OccurredAt *string `json:"occurred_at"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec = json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		return nil, &DecodeError{"bad_json", jsonDetail(err)}
-	}
-	if dec.More() {
-		return nil, &DecodeError{"bad_json", "trailing data after the event object"}
 	}
 	ev := raw.Event
 	if ev.Schema == "" {
 		ev.Schema = SchemaV1
 	}
-	if raw.OccurredAt == nil {
+	if len(ev.Documents) == 0 {
+		ev.Documents = nil
+	}
+	if raw.OccurredAt == nil || strings.TrimSpace(*raw.OccurredAt) == "" {
 		return nil, &DecodeError{"missing_field", "occurred_at"}
 	}
 	t, err := time.Parse(time.RFC3339Nano, *raw.OccurredAt)
-	if err != nil {
-		return nil, &DecodeError{"invalid_field", "occurred_at: not an RFC 3339 timestamp: " + quote(*raw.OccurredAt)}
+	if err != nil || !occurredAtRe.MatchString(*raw.OccurredAt) {
+		return nil, &DecodeError{"invalid_field", "occurred_at: not an RFC 3339 timestamp (YYYY-MM-DDThh:mm:ss[.fraction]Z or ±hh:mm) from 1900 to 2199 UTC: " + quote(*raw.OccurredAt)}
 	}
 	ev.OccurredAt = t.UTC()
 	if err := l.validate(&ev); err != nil {
@@ -177,15 +250,102 @@ func (l Limits) Decode(b []byte) (*Event, error) {
 	return &ev, nil
 }
 
-func checkSchema(s string) error {
-	rest, ok := strings.CutPrefix(s, "waspada.registration/")
+var (
+	eventKeys    = jsonKeys(Event{})
+	documentKeys = jsonKeys(Document{})
+)
+
+// checkKeys rejects keys that are not in the contract, compared exactly,
+// at the top level and in each document.
+func checkKeys(top map[string]json.RawMessage) error {
+	if k := unknownKey(top, eventKeys); k != "" {
+		return &DecodeError{"bad_json", "unknown field " + quote(k)}
+	}
+	docs, ok := top["documents"]
 	if !ok {
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(docs, &items) != nil {
+		return nil // not an array: the typed decode says so
+	}
+	for i, it := range items {
+		var m map[string]json.RawMessage
+		if len(it) == 0 || it[0] != '{' || json.Unmarshal(it, &m) != nil {
+			continue // not an object: the typed decode or validate says so
+		}
+		if k := unknownKey(m, documentKeys); k != "" {
+			return &DecodeError{"bad_json", fmt.Sprintf("documents[%d]: unknown field %s", i, quote(k))}
+		}
+	}
+	return nil
+}
+
+// unknownKey returns the first (in sorted order, for a stable Detail) key
+// of m that is not in known, or "".
+func unknownKey(m map[string]json.RawMessage, known map[string]bool) string {
+	var bad []string
+	for k := range m {
+		if !known[k] {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	slices.Sort(bad)
+	return bad[0]
+}
+
+// jsonKeys lists the JSON names of a struct's fields.
+func jsonKeys(v any) map[string]bool {
+	keys := map[string]bool{}
+	for _, f := range fieldsOf(v) {
+		keys[f] = true
+	}
+	return keys
+}
+
+// fieldsOf lists the JSON names of a struct's fields, in declaration order.
+func fieldsOf(v any) []string {
+	t := reflect.TypeOf(v)
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
+
+func jsonKind(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+func checkSchema(s string) error {
+	if !strings.HasPrefix(s, "waspada.registration/") {
 		return &DecodeError{"unknown_schema", "schema " + quote(s) + " is not a waspada.registration schema"}
 	}
-	rest = strings.TrimPrefix(rest, "v")
-	major, _, _ := strings.Cut(rest, ".")
-	if major != "1" {
-		return &DecodeError{"unknown_schema", "unsupported major version in schema " + quote(s) + " (this build reads v1)"}
+	if !schemaRe.MatchString(s) {
+		return &DecodeError{"unknown_schema", "unsupported version in schema " + quote(s) + " (this build reads v1 and v1.<minor>)"}
 	}
 	return nil
 }
@@ -219,25 +379,29 @@ func (l Limits) validate(ev *Event) error {
 		return &DecodeError{"unknown_type", "type " + quote(string(ev.Type))}
 	}
 	var bad []string
-	for name, v := range map[string]string{"event_id": ev.EventID, "registration_id": ev.RegistrationID,
-		"nik": ev.NIK, "full_name": ev.FullName, "email": ev.Email, "phone": ev.Phone, "region_code": ev.RegionCode,
-		"ip": ev.IP, "device_id": ev.DeviceID, "user_agent": ev.UserAgent, "payout_account": ev.PayoutAccount} {
-		if len(v) > l.MaxField {
-			bad = append(bad, fmt.Sprintf("%s: longer than %d bytes", name, l.MaxField))
+	// MaxField counts characters (code points), as JSON Schema's maxLength
+	// does, so that the published schema can state the same limit.
+	long := func(name, v string) {
+		if utf8.RuneCountInString(v) > l.MaxField {
+			bad = append(bad, fmt.Sprintf("%s: longer than %d characters", name, l.MaxField))
 		}
 	}
+	for _, f := range [...]struct{ name, v string }{{"event_id", ev.EventID},
+		{"registration_id", ev.RegistrationID}, {"nik", ev.NIK}, {"full_name", ev.FullName}, {"email", ev.Email},
+		{"phone", ev.Phone}, {"region_code", ev.RegionCode}, {"ip", ev.IP}, {"device_id", ev.DeviceID},
+		{"user_agent", ev.UserAgent}, {"payout_account", ev.PayoutAccount}} {
+		long(f.name, f.v)
+	}
 	if ev.BirthDate != "" {
-		if _, err := time.Parse("2006-01-02", ev.BirthDate); err != nil {
+		if _, err := time.Parse("2006-01-02", ev.BirthDate); err != nil || !birthDateRe.MatchString(ev.BirthDate) {
 			bad = append(bad, "birth_date: not a YYYY-MM-DD date: "+quote(ev.BirthDate))
 		}
 	}
 	if ev.Gender != "" && ev.Gender != "M" && ev.Gender != "F" {
 		bad = append(bad, "gender: must be M or F, got "+quote(ev.Gender))
 	}
-	if ev.Email != "" {
-		if a, err := mail.ParseAddress(ev.Email); err != nil || a.Name != "" || a.Address != ev.Email {
-			bad = append(bad, "email: not a bare address: "+quote(ev.Email))
-		}
+	if ev.Email != "" && !bareAddress(ev.Email) {
+		bad = append(bad, "email: not a bare address (local@domain): "+quote(ev.Email))
 	}
 	if len(ev.Documents) > l.MaxDocuments {
 		bad = append(bad, fmt.Sprintf("documents: %d, limit %d", len(ev.Documents), l.MaxDocuments))
@@ -246,9 +410,10 @@ func (l Limits) validate(ev *Event) error {
 		if d.Kind == "" || d.URI == "" {
 			bad = append(bad, fmt.Sprintf("documents[%d]: kind and uri are required", i))
 		}
-		if len(d.URI) > l.MaxField {
-			bad = append(bad, fmt.Sprintf("documents[%d].uri: longer than %d bytes", i, l.MaxField))
-		}
+		long(fmt.Sprintf("documents[%d].kind", i), d.Kind)
+		long(fmt.Sprintf("documents[%d].uri", i), d.URI)
+		long(fmt.Sprintf("documents[%d].sha256", i), d.SHA256)
+		long(fmt.Sprintf("documents[%d].phash", i), d.PHash)
 	}
 	if len(bad) > 0 {
 		slices.Sort(bad)
@@ -257,12 +422,38 @@ func (l Limits) validate(ev *Event) error {
 	return nil
 }
 
+// bareAddress reports whether s is a plain dot-atom address. The pattern is
+// what the JSON Schema states; net/mail is the second opinion (the pattern
+// is meant to be a subset of what it parses, and the fuzz target checks
+// that the schema and the decoder agree).
+func bareAddress(s string) bool {
+	if !emailRe.MatchString(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
+}
+
 func jsonDetail(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		// The typed decode goes through a wrapper that embeds Event.
+		field := strings.TrimPrefix(te.Field, "Event.")
+		return fmt.Sprintf("%s: expected %s, got JSON %s", field, jsonType(te.Type.Kind().String()), te.Value)
 	}
 	return err.Error()
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return goKind
 }
 
 func quote(s string) string {

@@ -1,0 +1,21 @@
+// Package event is the registration event contract (waspada.registration/v1):
+// the Go types, the strict decoder and the published JSON Schema
+// (registration.v1.schema.json beside this file, also SchemaJSON()).
+//
+// Decoding is strict: unknown major versions, bad JSON, unknown fields,
+// missing or mistyped required fields are a *DecodeError, which the pipeline
+// treats as permanent (dead letter with the reason, commit, move on).
+//
+// The schema and the decoder accept the same events (tests and FuzzDecode
+// hold them to it), with two exceptions the schema cannot state: the
+// whole-event byte cap (Limits.MaxBytes), and limits other than
+// DefaultLimits. Validators must assert "format" (date, date-time).
+//
+// Non-obvious:
+//   - null or "" in an optional field means absent; in a required field it
+//     is missing. A decoded event never carries an empty Documents slice.
+//   - Limits.MaxField counts characters (code points), not bytes, because
+//     that is what JSON Schema's maxLength counts.
+//   - occurred_at is normalised to UTC and limited to years 1900-2199, so
+//     Order's unix nanoseconds never overflow.
+package event
