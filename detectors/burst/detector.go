@@ -58,7 +58,6 @@ type Detector struct {
 	touched   [maxSizes]map[int64][]*keyState
 	cls       [maxSizes]classStats
 	stream    *keyState
-	lastSweep int64
 	stats     Stats
 	kb        keyBuf
 }
@@ -163,7 +162,6 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 		for i, s := range d.sizes {
 			d.nextClose[i] = floorDiv(t-d.lateness, s)
 		}
-		d.lastSweep = t
 	} else if d.cfg.MaxJump > 0 && t > d.maxSeen+d.cfg.MaxJump.Milliseconds() {
 		d.streak++
 		if d.streak < d.cfg.FutureStreak {
@@ -287,12 +285,24 @@ func (d *Detector) count(k *keyState, i int, idx int64, evh uint64, m member) {
 	}
 	w.niks.add(m.nik, lim.ExactDistinct)
 	w.mails.add(m.mail, lim.ExactDistinct)
-	if len(w.members) < lim.MaxMembers {
-		w.members = append(w.members, m)
+	// Keep the earliest MaxMembers in event order (not in arrival order),
+	// so that which registrations a truncated window signals is
+	// order-independent too.
+	if n := len(w.members); n == 0 || memberLess(w.members[n-1], m) < 0 {
+		if n < lim.MaxMembers {
+			w.members = append(w.members, m)
+			return
+		}
 	} else {
-		w.truncated++
-		d.stats.Truncated++
+		pos, _ := slices.BinarySearchFunc(w.members, m, memberLess)
+		w.members = slices.Insert(w.members, pos, m)
+		if len(w.members) <= lim.MaxMembers {
+			return
+		}
+		w.members = w.members[:lim.MaxMembers]
 	}
+	w.truncated++
+	d.stats.Truncated++
 }
 
 // advance closes, in index order, every window that ends at or before wm.
@@ -302,11 +312,11 @@ func (d *Detector) advance(wm int64) []detectors.Signal {
 		for (d.nextClose[i]+1)*s <= wm {
 			out = append(out, d.close(i, d.nextClose[i])...)
 			d.nextClose[i]++
+			if i == len(d.sizes)-1 {
+				// Sweep at window ends, not at arrival-dependent times.
+				d.sweep(d.nextClose[i] * s)
+			}
 		}
-	}
-	if wm-d.lastSweep >= time.Hour.Milliseconds() {
-		d.sweep(wm)
-		d.lastSweep = wm
 	}
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b detectors.Signal) int {
@@ -485,11 +495,9 @@ func (d *Detector) close(i int, idx int64) []detectors.Signal {
 // burstSignals gives one signal per registration in a flagged window.
 func (d *Detector) burstSignals(k *keyState, i int, w *window) []detectors.Signal {
 	d.stats.Bursts++
-	ms := slices.Clone(w.members)
-	slices.SortFunc(ms, memberLess)
 	var regs []string
 	seen := map[string]bool{}
-	for _, m := range ms {
+	for _, m := range w.members { // already in event order
 		if !seen[m.reg] {
 			seen[m.reg] = true
 			regs = append(regs, m.reg)
@@ -537,63 +545,67 @@ func round3(v float64) float64 {
 
 // ---- proxy rings ----
 
+// ring is the people behind one device or phone. Its size is the number of
+// distinct NIKs with distinct names; members are told in steps (MinSize,
+// then doublings up to MaxMembers) rather than at every new member, so a
+// ring of n costs O(n log n) signals, and every member's final signal
+// carries the same step whatever the arrival order: a member that joins
+// after the last step gets it at once, earlier members get it when the
+// step is reached.
 type ring struct {
-	niks, names distinct
-	members     []member // sorted by event order, capped, one per NIK
-	first, last int64
-	size        int
+	niks, names, regSet distinct
+	regs                []string // registrations to re-signal, up to MaxMembers
+	step                int
+}
+
+func (d *Detector) ringStep(size int) int {
+	rc := d.cfg.Ring
+	if size < rc.MinSize {
+		return 0
+	}
+	s := rc.MinSize
+	for s*2 <= size && s*2 <= rc.MaxMembers {
+		s *= 2
+	}
+	return min(s, rc.MaxMembers)
 }
 
 func (d *Detector) ringAdd(k *keyState, m member, name uint64) []detectors.Signal {
 	r := k.ring
 	if r == nil {
-		r = &ring{first: m.at, last: m.at}
+		r = &ring{}
 		k.ring = r
 	}
-	r.first, r.last = min(r.first, m.at), max(r.last, m.at)
-	if !r.niks.add(m.nik, d.cfg.Limits.ExactDistinct) {
-		return nil // this person is already in the ring (a retry)
+	exact := d.cfg.Limits.ExactDistinct
+	newReg := r.regSet.add(hash64(m.reg), exact)
+	r.niks.add(m.nik, exact)
+	r.names.add(name, exact)
+	if newReg && len(r.regs) < d.cfg.Ring.MaxMembers {
+		r.regs = append(r.regs, m.reg)
 	}
-	r.names.add(name, d.cfg.Limits.ExactDistinct)
-	pos, _ := slices.BinarySearchFunc(r.members, m, memberLess)
-	if pos < d.cfg.Ring.MaxMembers {
-		r.members = slices.Insert(r.members, pos, m)
-		if len(r.members) > d.cfg.Ring.MaxMembers {
-			r.members = r.members[:d.cfg.Ring.MaxMembers]
+	step := d.ringStep(min(r.niks.count(), r.names.count()))
+	var targets []string
+	switch {
+	case step > r.step:
+		r.step = step
+		targets = r.regs
+		if newReg && len(r.regs) == d.cfg.Ring.MaxMembers && r.regs[len(r.regs)-1] != m.reg {
+			targets = append(slices.Clone(targets), m.reg)
 		}
-	}
-	size := min(r.niks.count(), r.names.count())
-	if size == r.size {
+	case step > 0 && newReg:
+		targets = []string{m.reg}
+	default:
 		return nil
-	}
-	r.size = size
-	if size < d.cfg.Ring.MinSize {
-		return nil
-	}
-	var regs []string
-	seen := map[string]bool{}
-	for _, x := range r.members {
-		if !seen[x.reg] {
-			seen[x.reg] = true
-			regs = append(regs, x.reg)
-		}
-	}
-	listed := regs
-	if len(listed) > d.cfg.Limits.EvidenceMembers {
-		listed = listed[:d.cfg.Limits.EvidenceMembers]
 	}
 	ev := map[string]any{
-		"key_class":      k.class.String(),
-		"key":            k.key,
-		"size":           size,
-		"distinct_niks":  r.niks.count(),
-		"distinct_names": r.names.count(),
-		"members":        listed,
-		"members_total":  len(regs),
+		"key_class":     k.class.String(),
+		"key":           k.key,
+		"size_at_least": r.step,
+		"min_size":      d.cfg.Ring.MinSize,
 	}
 	key := k.class.String() + ":" + k.key
-	out := make([]detectors.Signal, 0, len(regs))
-	for _, reg := range regs {
+	out := make([]detectors.Signal, 0, len(targets))
+	for _, reg := range targets {
 		out = append(out, detectors.Signal{RegistrationID: reg, Detector: Name, Kind: KindRing, Key: key, Evidence: ev})
 	}
 	d.stats.Rings += int64(len(out))

@@ -36,8 +36,12 @@
 // against its moving baseline on log rates (z-score and ratio).
 //
 // Proxy rings: a device or phone number behind at least Ring.MinSize
-// distinct NIKs with distinct names gives every member a proxy_ring signal
-// with the ring's size and members, re-issued as the ring grows.
+// distinct NIKs with distinct names gives every member a proxy_ring signal.
+// The size is reported in steps (MinSize, then doublings up to
+// Ring.MaxMembers), re-issued to all members when a step is reached, so a
+// ring of n costs O(n log n) signals and every member's final signal is the
+// same whatever the arrival order. The members are the registrations that
+// carry the same proxy_ring Key.
 //
 // # Signals
 //
@@ -50,7 +54,7 @@
 // (-log10 p), members (first EvidenceMembers registration ids in event
 // order), members_total, approximate (distinct count from HyperLogLog).
 // Kind proxy_ring, Key "<device|phone>:<key>", evidence: key_class, key,
-// size, distinct_niks, distinct_names, members, members_total. Evidence maps
+// size_at_least (the step), min_size. Evidence maps
 // are shared by the signals of one window: treat them as read-only.
 //
 // # Order, lateness, determinism
