@@ -50,15 +50,19 @@ fetch_libs() {
     command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
     command -v mvn >/dev/null 2>&1 || apt_install maven
     say "fetching kafka_2.13 $KAFKA_VERSION and runtime dependencies from Maven Central"
+    local t0=$SECONDS
     rm -rf "$libs"
     mkdir -p "$libs"
     # A repository of our own under the cache keeps the download in one place
     # a developer can delete, and does not depend on ~/.m2's state.
+    # Output to a file: maven 3.8 -q still prints stray colour codes.
     mvn -B -q -Dstyle.color=never -f "$here/kafka/pom.xml" \
         -Dmaven.repo.local="$WASPADA_CACHE/m2" \
         -Dkafka.version="$KAFKA_VERSION" \
-        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2 \
-        || die "maven could not fetch kafka_2.13 $KAFKA_VERSION"
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" \
+        >"$WASPADA_CACHE/kafka-$KAFKA_VERSION/mvn.log" 2>&1 \
+        || { tail -n 40 "$WASPADA_CACHE/kafka-$KAFKA_VERSION/mvn.log" >&2; die "maven could not fetch kafka_2.13 $KAFKA_VERSION"; }
+    say "fetched $(ls "$libs" | wc -l) jars in $((SECONDS - t0))s"
     ls "$libs"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka_2.13-$KAFKA_VERSION.jar missing after download"
     touch "$libs/.complete"
 }
