@@ -33,6 +33,7 @@ package mih
 import (
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
 const (
@@ -122,6 +123,7 @@ type Index struct {
 	n         int
 	masks     map[[2]int][]uint32
 	late      []uint64 // scratch: matches found through tables 1 and 2
+	spans     []uint64 // scratch: bucket bounds of one table's probes
 }
 
 // New returns an empty index.
@@ -250,6 +252,7 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 	order := make([]uint32, n) // reused: permutation for table t
 	for t := 0; t < nTables; t++ {
 		off := make([]uint32, nb+1)
+		adviseHuge(unsafe.Pointer(&off[0]), uintptr(len(off))*4)
 		for _, c := range codes {
 			off[s.key(t, c)+1]++
 		}
@@ -263,6 +266,7 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 			pos[k]++
 		}
 		out := make([]uint64, n)
+		adviseHuge(unsafe.Pointer(&out[0]), uintptr(n)*8)
 		for j, i := range order {
 			out[j] = codes[i]
 		}
@@ -329,10 +333,18 @@ func (x *Index) probe(s *segment, pq uint64, r int, st *Stats, fn func(uint64, u
 			continue
 		}
 		codes, off := s.codes[t], s.off[t]
+		// Gather every bucket's bounds first: the loads are independent, so
+		// the CPU overlaps their cache misses instead of taking them one
+		// bucket scan at a time.
+		spans := x.spans[:0]
 		for _, m := range x.maskList(s.kb, rad[t]) {
 			k := qk[t] ^ m
-			lo, hi := off[k], off[k+1]
-			st.Probes++
+			spans = append(spans, uint64(off[k])<<32|uint64(off[k+1]))
+		}
+		x.spans = spans
+		st.Probes += len(spans)
+		for _, sp := range spans {
+			lo, hi := uint32(sp>>32), uint32(sp)
 			if lo == hi {
 				continue
 			}
