@@ -525,44 +525,78 @@ func (d *decoder) decodeHuff(h *huffman) (uint8, error) {
 	return 0, errBadCode
 }
 
-// skipAC skips the AC coefficients of one baseline block.
+// skipAC skips the AC coefficients of one baseline block. This is the hot
+// loop of the whole package: the bit buffer lives in locals (the compiler
+// keeps them in registers, not in *d), the common refill is inlined and
+// tops the buffer up to at least 56 bits, which is enough for two
+// symbols (at most 16 code bits + 10 magnitude bits each), so the refill
+// check runs once per two coefficients.
 func (d *decoder) skipAC(h *huffman) error {
+	acc, nbits := d.acc, d.nbits
+	skip := &h.skip
 	for k := 1; k < 64; {
-		if d.nbits < 32 {
-			d.fill()
-		}
-		if e := h.skip[d.acc>>(64-skipBits)]; e != 0 {
-			n := uint(e & 0xFF)
-			d.acc <<= n
-			d.nbits -= n
-			k += int(e >> 8)
-			continue
-		}
-		var rs uint8
-		e := h.lut[d.acc>>(64-lutBits)]
-		if e != 0 {
-			l := uint(e >> 8)
-			d.acc <<= l
-			d.nbits -= l
-			rs = uint8(e)
-		} else {
-			var err error
-			if rs, err = d.decodeHuff(h); err != nil {
-				return err
+		if nbits < 56 {
+			refilled := false
+			if !d.marker && d.pos+8 <= len(d.data) {
+				x := binary.BigEndian.Uint64(d.data[d.pos:])
+				if v := ^x; (v-0x0101010101010101)&^v&0x8080808080808080 == 0 {
+					n := (64 - nbits) >> 3
+					acc |= (x &^ (1<<(64-8*n) - 1)) >> nbits
+					d.pos += int(n)
+					nbits += 8 * n
+					refilled = true
+				}
+			}
+			if !refilled {
+				d.acc, d.nbits = acc, nbits
+				d.fill()
+				acc, nbits = d.acc, d.nbits
 			}
 		}
+		e := skip[acc>>(64-skipBits)]
+		if e != 0 {
+			n := uint(e & 0xFF)
+			acc <<= n
+			nbits -= n
+			k += int(e >> 8)
+			if k >= 64 {
+				break
+			}
+			// Second symbol without a refill check (>= 30 bits remain).
+			e = skip[acc>>(64-skipBits)]
+			if e != 0 {
+				n := uint(e & 0xFF)
+				acc <<= n
+				nbits -= n
+				k += int(e >> 8)
+				continue
+			}
+		}
+		// Long code: the table-driven slow path (needs >= 32 bits).
+		if nbits < 32 {
+			d.acc, d.nbits = acc, nbits
+			d.fill()
+			acc, nbits = d.acc, d.nbits
+		}
+		d.acc, d.nbits = acc, nbits
+		rs, err := d.decodeHuff(h)
+		if err != nil {
+			return err
+		}
+		acc, nbits = d.acc, d.nbits
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
 			if r != 15 {
-				return nil // EOB
+				break // EOB
 			}
 			k += 16
 			continue
 		}
 		k += r + 1
-		d.acc <<= s
-		d.nbits -= s
+		acc <<= s
+		nbits -= s
 	}
+	d.acc, d.nbits = acc, nbits
 	return nil
 }
 
