@@ -85,7 +85,7 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 		phone: hash32(normalizePhone(ev.Phone)),
 	}
 	ri, found := d.lookup(ev.RegistrationID)
-	changed := false
+	changed, moved := false, false
 	var oldPerson uint64
 	if !found {
 		c.ev = d.ar.add(ev.EventID)
@@ -101,7 +101,7 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 		c.ev = d.ar.add(ev.EventID)
 		c.extra = p.extra
 		*p = c
-		changed = true
+		changed, moved = true, true
 	}
 	// else: a replay, or a retry later than the claim: no state change.
 
@@ -118,11 +118,11 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	out = d.regSignals(ri, out, true)
 	if changed {
 		if nikShared {
-			out = d.refreshNIK(d.nikGroup(c.nik), ri, out)
+			out = d.refreshNIK(d.nikGroup(c.nik), ri, moved, out)
 		}
-		out = d.refreshPerson(d.personGroup(pk), ri, out)
+		out = d.refreshPerson(d.personGroup(pk), ri, c.nik, moved, out)
 		if oldPerson != 0 && oldPerson != pk {
-			out = d.refreshPerson(d.personGroup(oldPerson), ri, out)
+			out = d.refreshPerson(d.personGroup(oldPerson), ri, c.nik, true, out)
 		}
 	}
 	return sortDedup(out)
@@ -190,17 +190,31 @@ func (d *Detector) regSignals(ri uint32, out []detectors.Signal, record bool) []
 	return out
 }
 
-// refreshNIK re-derives the signals of every other member of a NIK group
-// and appends those whose evidence changed. Cost is O(group size × MaxIDs)
-// fingerprinting; only changed signals are built.
-func (d *Detector) refreshNIK(g *nikGroup, self uint32, out []detectors.Signal) []detectors.Signal {
+// refreshNIK re-derives the signals of other members of a NIK group after
+// self joined it (or, with moved, changed its claim) and appends those whose
+// evidence changed; only changed signals are built.
+//
+// A new member at position q can change only: the nik_reused_later lists of
+// the K+1 members before it (their window of K later ids, or their
+// more_later flag), and the duplicate_nik lists of the members after it if
+// q < K (the first K earlier ids). So a hot NIK costs O(K) per event, not
+// O(group). A moved claim (rare) refreshes the whole group.
+func (d *Detector) refreshNIK(g *nikGroup, self uint32, moved bool, out []detectors.Signal) []detectors.Signal {
 	if g == nil {
 		return out
 	}
+	k := d.cfg.Evidence.MaxIDs
+	q := slices.IndexFunc(g.members, func(m nikMember) bool { return m.reg == self })
 	for i := range g.members {
 		m := &g.members[i]
 		if m.reg == self {
 			continue
+		}
+		if !moved && i < q && i < q-k-1 {
+			continue
+		}
+		if !moved && i > q && q > k {
+			break
 		}
 		if fp, _ := d.dupSignal(g, i, false); fp != m.fpDup {
 			m.fpDup = fp
@@ -218,11 +232,23 @@ func (d *Detector) refreshNIK(g *nikGroup, self uint32, out []detectors.Signal) 
 	return out
 }
 
-func (d *Detector) refreshPerson(g *personGroup, self uint32, out []detectors.Signal) []detectors.Signal {
+// refreshPerson is refreshNIK for a person group. Others' evidence lists
+// the first K+1 other registrations and depends on whether the group holds
+// two NIKs; a new claim of a registration beyond the first K+2 in a group
+// that already had two NIKs changes nobody else's evidence and is skipped.
+func (d *Detector) refreshPerson(g *personGroup, self uint32, nik uint64, moved bool, out []detectors.Signal) []detectors.Signal {
 	if g == nil {
 		return out
 	}
 	view := d.personView(g)
+	if !view.distinctNIKs {
+		// One NIK in the whole group: every member's only NIK, so nobody
+		// has the signal, now or before (members are only added).
+		return out
+	}
+	if !moved && !view.complete && !slices.Contains(view.firstRegs, self) && d.hadTwoNIKs(g, self, nik) {
+		return out
+	}
 	for i := range g.members {
 		m := &g.members[i]
 		if m.reg == self {
@@ -247,6 +273,23 @@ func (d *Detector) refreshPerson(g *personGroup, self uint32, out []detectors.Si
 		}
 	}
 	return out
+}
+
+// hadTwoNIKs reports whether the group, without claim (self, nik), holds
+// two different NIKs.
+func (d *Detector) hadTwoNIKs(g *personGroup, self uint32, nik uint64) bool {
+	first, have := uint64(0), false
+	for _, m := range g.members {
+		if m.reg == self && m.nik == nik {
+			continue
+		}
+		if !have {
+			first, have = m.nik, true
+		} else if m.nik != first {
+			return true
+		}
+	}
+	return false
 }
 
 // fingerprint accumulator (FNV-style mixing of integers).

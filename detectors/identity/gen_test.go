@@ -70,50 +70,82 @@ func submitted(evID, regID string, at time.Duration, p person) *event.Event {
 		Email: p.email, Phone: p.phone, RegionCode: p.region}
 }
 
-// genStream builds a stream of n registrations with the cases the detector
-// looks for mixed in: NIK reuse (a joki reusing a NIK with other contact
-// data, the same person registering twice), retries with the same data,
-// retries with another NIK, the same person under another NIK, and events
-// sharing one occurred_at millisecond (ties broken by event_id). Every
-// registration's own submissions are in decision order of their ids.
-func genStream(seed uint64, n int) []*event.Event {
-	r := rand.New(rand.NewPCG(seed, 42))
-	var evs []*event.Event
-	var people []person
-	at := time.Duration(0)
-	for i := 0; i < n; i++ {
-		if r.IntN(4) != 0 {
-			at += time.Duration(r.IntN(3)) * time.Millisecond // ties are common
-		}
-		p := genPerson(r, i)
-		if len(people) > 0 {
-			switch x := r.IntN(100); {
-			case x < 10: // reuse an earlier NIK with other data
-				p.nik = people[r.IntN(len(people))].nik
-			case x < 14: // same person registers again, same NIK
-				q := people[r.IntN(len(people))]
-				q.email = p.email
-				p = q
-			case x < 18: // same person, another NIK
-				q := people[r.IntN(len(people))]
-				q.nik = p.nik
-				p = q
-			}
-		}
-		people = append(people, p)
-		regID := fmt.Sprintf("R%07d", i)
-		evs = append(evs, submitted(fmt.Sprintf("E%08d", len(evs)), regID, at, p))
+// gen produces a synthetic registration stream with the cases the
+// detector looks for mixed in: NIK reuse (a joki reusing a NIK with other
+// contact data, the same person registering twice), retries with the same
+// data, retries with another NIK, the same person under another NIK, and
+// events sharing one occurred_at millisecond (ties broken by event_id).
+// Every registration's own submissions come in decision order. Reused
+// identities are drawn from the last len(recent) people, so the generator
+// itself holds little memory at any stream length.
+type gen struct {
+	r       *rand.Rand
+	recent  []person
+	regs    int
+	events  int
+	at      time.Duration
+	pending *event.Event // a retry, emitted next
+}
+
+func newGen(seed uint64, ring int) *gen {
+	return &gen{r: rand.New(rand.NewPCG(seed, 42)), recent: make([]person, 0, ring)}
+}
+
+func (g *gen) evID() string { g.events++; return fmt.Sprintf("E%09d", g.events-1) }
+
+func (g *gen) next() *event.Event {
+	if ev := g.pending; ev != nil {
+		g.pending = nil
+		return ev
+	}
+	r := g.r
+	i := g.regs
+	g.regs++
+	if r.IntN(4) != 0 {
+		g.at += time.Duration(r.IntN(3)) * time.Millisecond // ties are common
+	}
+	p := genPerson(r, i)
+	if n := len(g.recent); n > 0 {
 		switch x := r.IntN(100); {
-		case x < 8: // retry with the same data
-			evs = append(evs, submitted(fmt.Sprintf("E%08d", len(evs)), regID, at+time.Duration(1+r.IntN(5000))*time.Millisecond, p))
-		case x < 11: // retry with another NIK (a typo fixed, or a joki trying another)
-			q := p
-			q.nik = genPerson(r, i).nik
-			if r.IntN(2) == 0 && len(people) > 1 {
-				q.nik = people[r.IntN(len(people)-1)].nik
-			}
-			evs = append(evs, submitted(fmt.Sprintf("E%08d", len(evs)), regID, at+time.Duration(1+r.IntN(5000))*time.Millisecond, q))
+		case x < 10: // reuse an earlier NIK with other data
+			p.nik = g.recent[r.IntN(n)].nik
+		case x < 14: // same person registers again, same NIK
+			q := g.recent[r.IntN(n)]
+			q.email = p.email
+			p = q
+		case x < 18: // same person, another NIK
+			q := g.recent[r.IntN(n)]
+			q.nik = p.nik
+			p = q
 		}
+	}
+	if len(g.recent) < cap(g.recent) {
+		g.recent = append(g.recent, p)
+	} else {
+		g.recent[i%cap(g.recent)] = p
+	}
+	regID := fmt.Sprintf("R%08d", i)
+	ev := submitted(g.evID(), regID, g.at, p)
+	switch x := r.IntN(100); {
+	case x < 8: // retry with the same data
+		g.pending = submitted(g.evID(), regID, g.at+time.Duration(1+r.IntN(5000))*time.Millisecond, p)
+	case x < 11: // retry with another NIK (a typo fixed, or a joki trying another)
+		q := p
+		q.nik = genPerson(r, i).nik
+		if r.IntN(2) == 0 {
+			q.nik = g.recent[r.IntN(len(g.recent))].nik
+		}
+		g.pending = submitted(g.evID(), regID, g.at+time.Duration(1+r.IntN(5000))*time.Millisecond, q)
+	}
+	return ev
+}
+
+// genStream returns the events of n registrations (about 1.1 n events).
+func genStream(seed uint64, n int) []*event.Event {
+	g := newGen(seed, 1<<20)
+	var evs []*event.Event
+	for g.regs < n || g.pending != nil {
+		evs = append(evs, g.next())
 	}
 	return evs
 }

@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"sort"
+
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -337,13 +339,7 @@ func (d *Detector) placeNIK(nik uint64, ri uint32) bool {
 		}
 	}
 	c := d.claimFor(ri, nik)
-	at := len(g.members)
-	for k := range g.members {
-		if d.less(c, d.claimFor(g.members[k].reg, nik)) {
-			at = k
-			break
-		}
-	}
+	at := sort.Search(len(g.members), func(k int) bool { return d.less(c, d.claimFor(g.members[k].reg, nik)) })
 	g.members = append(g.members, nikMember{})
 	copy(g.members[at+1:], g.members[at:])
 	g.members[at] = m
@@ -385,13 +381,9 @@ func (d *Detector) placePerson(key uint64, ri uint32, nik uint64) {
 		}
 	}
 	c := d.claimFor(ri, nik)
-	at := len(g.members)
-	for k := range g.members {
-		if d.less(c, d.claimFor(g.members[k].reg, g.members[k].nik)) {
-			at = k
-			break
-		}
-	}
+	at := sort.Search(len(g.members), func(k int) bool {
+		return d.less(c, d.claimFor(g.members[k].reg, g.members[k].nik))
+	})
 	g.members = append(g.members, personMember{})
 	copy(g.members[at+1:], g.members[at:])
 	g.members[at] = m

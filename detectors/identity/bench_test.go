@@ -1,0 +1,131 @@
+package identity
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/waspada/waspada/pipeline/event"
+)
+
+// BenchmarkStateMemory inserts N synthetic registrations (realistic NIKs,
+// names, emails, phones; ~10% NIK reuse, ~8% same-person, ~11% retries)
+// and reports the live heap per registration after a GC, and the insert
+// (= restore) rate. One iteration is the whole insert, so run with
+// -benchtime 1x:
+//
+//	go test ./detectors/identity -run '^$' -bench 'StateMemory/regs=1M' -benchtime 1x
+//	WASPADA_BENCH_BIG=1 go test ./detectors/identity -run '^$' -bench 'StateMemory/regs=10M' -benchtime 1x -timeout 30m
+func BenchmarkStateMemory(b *testing.B) {
+	for _, n := range []struct {
+		name string
+		regs int
+	}{{"100k", 100_000}, {"1M", 1_000_000}, {"10M", 10_000_000}} {
+		b.Run("regs="+n.name, func(b *testing.B) {
+			if n.regs > 1_000_000 && os.Getenv("WASPADA_BENCH_BIG") == "" {
+				b.Skip("set WASPADA_BENCH_BIG=1 (needs ~3 GiB and a few minutes)")
+			}
+			for b.Loop() {
+				for _, presize := range []bool{false, true} {
+					perReg, rate, d := measureState(n.regs, presize)
+					suffix := ""
+					if presize {
+						suffix = "-presized"
+					}
+					b.ReportMetric(perReg, "B/reg"+suffix)
+					b.ReportMetric(rate, "events/s"+suffix)
+					if !presize {
+						b.ReportMetric(float64(len(d.nikGroups)), "nik-groups")
+						b.ReportMetric(float64(len(d.personGroups)), "person-groups")
+					}
+				}
+			}
+		})
+	}
+}
+
+// measureState returns heap bytes per registration, the Observe rate while
+// filling, and the detector (kept alive until measured).
+func measureState(regs int, presize bool) (float64, float64, *Detector) {
+	g := newGen(1, 4096)
+	cfg := DefaultConfig()
+	if presize {
+		cfg.State.ExpectedRegistrations = regs
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := New(cfg)
+	var busy time.Duration
+	events := 0
+	batch := make([]*event.Event, 0, 4096)
+	for g.regs < regs || g.pending != nil {
+		// Generate outside the timed part: fmt.Sprintf costs more than Observe.
+		batch = batch[:0]
+		for len(batch) < cap(batch) && (g.regs < regs || g.pending != nil) {
+			batch = append(batch, g.next())
+		}
+		t0 := time.Now()
+		for _, ev := range batch {
+			d.Observe(ev)
+		}
+		busy += time.Since(t0)
+		events += len(batch)
+	}
+	clear(batch[:cap(batch)])
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if d.Len() != regs {
+		panic(fmt.Sprintf("Len %d, want %d", d.Len(), regs))
+	}
+	perReg := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(regs)
+	runtime.KeepAlive(g)
+	return perReg, float64(events) / busy.Seconds(), d
+}
+
+// BenchmarkObserve is the steady-state cost of one registration.submitted
+// event against a detector that already holds 1M registrations (so the
+// indexes are out of cache, as in the wave).
+//
+//	go test ./detectors/identity -run '^$' -bench 'Observe$' -benchtime 1000000x
+func BenchmarkObserve(b *testing.B) {
+	g := newGen(2, 4096)
+	d := New(DefaultConfig())
+	for g.regs < 1_000_000 {
+		d.Observe(g.next())
+	}
+	evs := make([]*event.Event, b.N)
+	for i := range evs {
+		evs[i] = g.next()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		d.Observe(evs[i])
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkObserveHotNIK is the adversarial case: every event reuses one
+// NIK, so the group grows with the stream. Each event costs
+// O(group × MaxIDs) fingerprinting but re-emits only O(MaxIDs) signals.
+//
+//	go test ./detectors/identity -run '^$' -bench 'ObserveHotNIK' -benchtime 5000x
+func BenchmarkObserveHotNIK(b *testing.B) {
+	g := newGen(3, 16)
+	d := New(DefaultConfig())
+	evs := make([]*event.Event, b.N)
+	for i := range evs {
+		evs[i] = g.next()
+		evs[i].NIK = "3201010101900001"
+	}
+	b.ResetTimer()
+	signals := 0
+	for i := 0; i < b.N; i++ {
+		signals += len(d.Observe(evs[i]))
+	}
+	b.ReportMetric(float64(signals)/float64(b.N), "signals/event")
+}
