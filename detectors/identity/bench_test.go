@@ -28,19 +28,11 @@ func BenchmarkStateMemory(b *testing.B) {
 				b.Skip("set WASPADA_BENCH_BIG=1 (needs ~3 GiB and a few minutes)")
 			}
 			for b.Loop() {
-				for _, presize := range []bool{false, true} {
-					perReg, rate, d := measureState(n.regs, presize)
-					suffix := ""
-					if presize {
-						suffix = "-presized"
-					}
-					b.ReportMetric(perReg, "B/reg"+suffix)
-					b.ReportMetric(rate, "events/s"+suffix)
-					if !presize {
-						b.ReportMetric(float64(len(d.nikGroups)), "nik-groups")
-						b.ReportMetric(float64(len(d.personGroups)), "person-groups")
-					}
-				}
+				perReg, rate, d := measureState(n.regs)
+				b.ReportMetric(perReg, "B/reg")
+				b.ReportMetric(rate, "events/s")
+				b.ReportMetric(float64(len(d.nikGroups)), "nik-groups")
+				b.ReportMetric(float64(len(d.personGroups)), "person-groups")
 			}
 		})
 	}
@@ -48,12 +40,9 @@ func BenchmarkStateMemory(b *testing.B) {
 
 // measureState returns heap bytes per registration, the Observe rate while
 // filling, and the detector (kept alive until measured).
-func measureState(regs int, presize bool) (float64, float64, *Detector) {
+func measureState(regs int) (float64, float64, *Detector) {
 	g := newGen(1, 4096)
 	cfg := DefaultConfig()
-	if presize {
-		cfg.State.ExpectedRegistrations = regs
-	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

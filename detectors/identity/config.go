@@ -12,7 +12,6 @@ type Config struct {
 	Checks   CheckConfig
 	Evidence EvidenceConfig
 	Names    NameConfig
-	State    StateConfig
 }
 
 // CheckConfig switches the per-event NIK checks that compare the NIK with
@@ -45,14 +44,6 @@ type NameConfig struct {
 	Titles []string
 }
 
-// StateConfig sizes the state.
-type StateConfig struct {
-	// ExpectedRegistrations pre-sizes the indexes; 0 grows them on demand.
-	// Pre-sizing makes a restore of millions of registrations faster and
-	// avoids rehashing pauses during the wave.
-	ExpectedRegistrations int
-}
-
 // DefaultConfig has every check on, 20 ids per evidence list, and the
 // common Indonesian honorifics and degree abbreviations as titles.
 func DefaultConfig() Config {
@@ -81,9 +72,6 @@ func (c Config) Validate() error {
 		if t == "" || t != strings.ToUpper(t) || strings.ContainsFunc(t, func(r rune) bool { return !isNameRune(r) }) {
 			errs = append(errs, fmt.Errorf("identity: names.titles[%d] %q must be one upper-case token of letters or digits (write \"SE\", not \"S.E.\")", i, t))
 		}
-	}
-	if c.State.ExpectedRegistrations < 0 || c.State.ExpectedRegistrations > 1<<31 {
-		errs = append(errs, fmt.Errorf("identity: state.expected_registrations must be 0..2^31, got %d", c.State.ExpectedRegistrations))
 	}
 	return errors.Join(errs...)
 }

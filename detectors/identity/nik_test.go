@@ -209,12 +209,11 @@ func TestConfigValidate(t *testing.T) {
 	bad.Evidence.MaxIDs = 0
 	bad.Evidence.MaxRawNIKBytes = 5
 	bad.Names.Titles = []string{"S.E.", "dr"}
-	bad.State.ExpectedRegistrations = -1
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"max_ids", "max_raw_nik_bytes", `titles[0] "S.E."`, `titles[1] "dr"`, "expected_registrations"} {
+	for _, want := range []string{"max_ids", "max_raw_nik_bytes", `titles[0] "S.E."`, `titles[1] "dr"`} {
 		if !contains(err.Error(), want) {
 			t.Errorf("error does not list %s: %v", want, err)
 		}
