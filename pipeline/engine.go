@@ -38,6 +38,9 @@ type Engine struct {
 	// counters, which can only make a version number skip, never lose a
 	// score; at 10 million ids the chance of any collision is ~3e-6.
 	versions map[uint64]versionState
+	// last is the latest event in decision order, which Flush attributes
+	// its versions to.
+	last *event.Event
 }
 
 type versionState struct {
@@ -87,6 +90,14 @@ func (e *Engine) Process(ev *event.Event) Output {
 			}
 		}
 	}
+	e.rescoreAll(subjects, ev, &out)
+	if e.last == nil || e.last.Before(ev) {
+		e.last = ev
+	}
+	return out
+}
+
+func (e *Engine) rescoreAll(subjects map[string]bool, ev *event.Event, out *Output) {
 	ids := make([]string, 0, len(subjects))
 	for id := range subjects {
 		ids = append(ids, id)
@@ -97,7 +108,6 @@ func (e *Engine) Process(ev *event.Event) Output {
 			out.Scores = append(out.Scores, sc)
 		}
 	}
-	return out
 }
 
 // put stores a signal and reports whether it is new or changed.
@@ -134,6 +144,51 @@ func (e *Engine) rescore(id string, ev *event.Event) (rules.Score, bool) {
 	sc.AsOf = ev.OccurredAt
 	sc.EventID = ev.EventID
 	return sc, true
+}
+
+// Flusher is a detector that holds judgement until event time moves on
+// (windows); Flush judges what is still open, as at the end of a finite
+// input.
+type Flusher interface {
+	Flush() []detectors.Signal
+}
+
+// Flush ends a finite input (`waspada score`, evaluations): detectors that
+// hold open windows judge them now. The new versions are attributed to the
+// last event processed. A running pipeline never flushes: its windows close
+// as later events arrive, which keeps restarts and replays deterministic.
+func (e *Engine) Flush() Output {
+	var out Output
+	if e.last == nil {
+		return out
+	}
+	subjects := map[string]bool{}
+	for _, d := range e.detectors {
+		f, ok := unwrap(d).(Flusher)
+		if !ok {
+			continue
+		}
+		for _, s := range f.Flush() {
+			subjects[s.RegistrationID] = true
+			if e.put(s) {
+				out.Signals = append(out.Signals, SignalRecord{Signal: s,
+					Weight: e.rules.Weight(s.Detector, s.Kind), EventID: e.last.EventID, AsOf: e.last.OccurredAt})
+			}
+		}
+	}
+	e.rescoreAll(subjects, e.last, &out)
+	return out
+}
+
+// unwrap sees through instrumentation wrappers.
+func unwrap(d Detector) Detector {
+	for {
+		w, ok := d.(interface{ Unwrap() Detector })
+		if !ok {
+			return d
+		}
+		d = w.Unwrap()
+	}
 }
 
 // Signals returns the current signals of a registration, sorted by ID.

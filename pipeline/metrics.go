@@ -68,6 +68,9 @@ type instrumented struct {
 	hist prometheus.Observer
 }
 
+// Unwrap gives the wrapped detector, for optional interfaces (Flusher).
+func (i *instrumented) Unwrap() Detector { return i.Detector }
+
 func (i *instrumented) Observe(ev *event.Event) []detectors.Signal {
 	start := time.Now()
 	out := i.Detector.Observe(ev)

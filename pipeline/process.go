@@ -91,23 +91,7 @@ func (p *Processor) Process(msgs []Message) Result {
 		res.Events++
 		canonical, _ := json.Marshal(d.ev)
 		res.Rows.Events = append(res.Rows.Events, chstore.EventRow{Event: d.ev, Canonical: canonical, Source: d.msg.Source})
-		for _, s := range out.Signals {
-			ev, _ := json.Marshal(s.Evidence)
-			sum := sha256.Sum256([]byte(s.ID() + "\x00" + string(ev)))
-			res.Rows.Signals = append(res.Rows.Signals, chstore.SignalRow{
-				SignalID: hex.EncodeToString(sum[:12]), RegistrationID: s.RegistrationID, Detector: s.Detector,
-				Kind: s.Kind, Key: s.Key, Weight: uint8(s.Weight), Evidence: string(ev), EventID: s.EventID, AsOf: s.AsOf})
-			if p.Metrics != nil {
-				p.Metrics.Signals.WithLabelValues(s.Detector, s.Kind).Inc()
-			}
-		}
-		for _, sc := range out.Scores {
-			res.Scores = append(res.Scores, sc)
-			res.Rows.Scores = append(res.Rows.Scores, ScoreRow(sc))
-			if p.Metrics != nil {
-				p.Metrics.Scores.WithLabelValues(string(sc.Band)).Inc()
-			}
-		}
+		p.shape(out, &res)
 		if p.Metrics != nil {
 			p.Metrics.Events.WithLabelValues(string(d.ev.Type)).Inc()
 		}
@@ -120,6 +104,35 @@ func (p *Processor) Process(msgs []Message) Result {
 		}
 	}
 	return res
+}
+
+// Flush ends a finite input: detectors with open windows judge them (see
+// Engine.Flush). Only `waspada score` and evaluations call it.
+func (p *Processor) Flush() Result {
+	var res Result
+	p.shape(p.Engine.Flush(), &res)
+	return res
+}
+
+// shape turns an engine output into rows and counts it.
+func (p *Processor) shape(out Output, res *Result) {
+	for _, s := range out.Signals {
+		ev, _ := json.Marshal(s.Evidence)
+		sum := sha256.Sum256([]byte(s.ID() + "\x00" + string(ev)))
+		res.Rows.Signals = append(res.Rows.Signals, chstore.SignalRow{
+			SignalID: hex.EncodeToString(sum[:12]), RegistrationID: s.RegistrationID, Detector: s.Detector,
+			Kind: s.Kind, Key: s.Key, Weight: uint8(s.Weight), Evidence: string(ev), EventID: s.EventID, AsOf: s.AsOf})
+		if p.Metrics != nil {
+			p.Metrics.Signals.WithLabelValues(s.Detector, s.Kind).Inc()
+		}
+	}
+	for _, sc := range out.Scores {
+		res.Scores = append(res.Scores, sc)
+		res.Rows.Scores = append(res.Rows.Scores, ScoreRow(sc))
+		if p.Metrics != nil {
+			p.Metrics.Scores.WithLabelValues(string(sc.Band)).Inc()
+		}
+	}
 }
 
 // safeProcess turns a detector panic into a permanent error for that event:

@@ -362,7 +362,7 @@ func TestIntegrationCrashAndReplay(t *testing.T) {
 // last score as "score band kinds".
 func latestFromScoreFile(t *testing.T, events string) map[string]string {
 	t.Helper()
-	out := run(t, "score", "-q", "-i", events)
+	out := run(t, "score", "-q", "-flush=false", "-i", events)
 	latest := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)

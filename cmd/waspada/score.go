@@ -39,6 +39,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	batch := fs.Int("batch-events", pipeline.DefaultConfig().Batch.MaxEvents,
 		"events per batch; events within a batch are processed in (occurred_at, event_id) order")
 	quiet := fs.Bool("q", false, "no summary on stderr")
+	flushEnd := fs.Bool("flush", true, "at the end of the input, judge windows still open (a running pipeline never does; -flush=false reproduces what it would have written so far)")
 	fs.Usage = func() { fmt.Fprint(stderr, scoreHelp); fs.PrintDefaults() }
 	if code, done := parse(fs, args); done {
 		return code
@@ -73,8 +74,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sum := newSummary()
 	start := time.Now()
 	bw := bufio.NewWriterSize(w, 1<<16)
-	flush := func(msgs []pipeline.Message) error {
-		res := proc.Process(msgs)
+	write := func(res pipeline.Result) error {
 		sum.add(res)
 		for _, sc := range res.Scores {
 			b, _ := json.Marshal(sc)
@@ -87,6 +87,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return bw.Flush()
 	}
+	flush := func(msgs []pipeline.Message) error { return write(proc.Process(msgs)) }
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), cfg.Limits.MaxEventBytes*4)
 	var msgs []pipeline.Message
@@ -123,6 +124,13 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := flush(msgs); err != nil {
 		fmt.Fprintln(stderr, "waspada score:", err)
 		return 1
+	}
+	// The input has ended: windows still open are judged now.
+	if *flushEnd {
+		if err := write(proc.Flush()); err != nil {
+			fmt.Fprintln(stderr, "waspada score:", err)
+			return 1
+		}
 	}
 	if err := closeOut(); err != nil {
 		fmt.Fprintln(stderr, "waspada score:", err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/waspada/waspada/detectors/burst"
+	"github.com/waspada/waspada/detectors/email"
 	"github.com/waspada/waspada/detectors/identity"
 	"github.com/waspada/waspada/pipeline"
 	"github.com/waspada/waspada/rules"
@@ -15,6 +17,8 @@ func buildEngine(rulesFile string, m *pipeline.Metrics) (*pipeline.Engine, error
 	}
 	dets := []pipeline.Detector{
 		identity.New(identity.DefaultConfig()),
+		email.New(email.DefaultConfig()),
+		burst.New(burst.DefaultConfig()),
 	}
 	if m != nil {
 		for i, d := range dets {
