@@ -43,6 +43,8 @@ type Threshold struct {
 	// ROI confirms on the region of interest (the KTP portrait), when both
 	// documents have one; 0 disables the check.
 	ROI int `yaml:"roi"`
+	// ROIDHash confirms the ROI with its dHash too; 0 disables.
+	ROIDHash int `yaml:"roi_dhash"`
 }
 
 // Config is the detector's configuration.
@@ -81,12 +83,15 @@ func DefaultConfig() Config {
 		Fetch: fetch.DefaultConfig(),
 		Index: mih.DefaultConfig(),
 		Thresholds: map[string]Threshold{
-			"ktp":    {PHash: 8, DHash: 12, ROI: 10},
+			"ktp":    {PHash: 8, DHash: 12, ROI: 6, ROIDHash: 8},
 			"selfie": {PHash: 10, DHash: 14},
 			"*":      {PHash: 8, DHash: 12},
 		},
-		CrossKind:      Threshold{PHash: 6, DHash: 10},
-		ROI:            map[string]imghash.Rect{"ktp": {X0: 0.66, Y0: 0.18, X1: 0.97, Y1: 0.82}},
+		CrossKind: Threshold{PHash: 6, DHash: 10},
+		// The portrait on a KTP card: x 70-95 %, y 22-75 % of the card; the
+		// region stays inside it so that the printed template around it
+		// does not dilute the hash.
+		ROI:            map[string]imghash.Rect{"ktp": {X0: 0.71, Y0: 0.24, X1: 0.94, Y1: 0.72}},
 		MinStdDev:      6,
 		MinSide:        64,
 		AllowRadius:    2,
@@ -110,8 +115,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New(`photo: thresholds must have a "*" entry`))
 	}
 	check := func(name string, t Threshold) {
-		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 {
-			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash 0..32, roi 0..32)", name, t))
+		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 || t.ROIDHash < 0 || t.ROIDHash > 32 {
+			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash, roi, roi_dhash 0..32)", name, t))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Thresholds)) {
@@ -170,14 +175,17 @@ type Detector struct {
 	mu       sync.Mutex
 	prepared map[string][]Result // by event id, consumed by Observe
 
-	idx    *mih.Index
-	docs   []doc
-	byKey  map[string]int32 // event id + "\x00" + index -> doc id, or -1-failure index
-	bySHA  map[[32]byte][]uint32
-	fails  []failure
-	failBy map[failKey][]int32 // failure ids in insertion order
-	usable map[failKey]bool    // registration has a decodable document of this kind
-	pairs  map[pairKey]*pairState
+	idx     *mih.Index
+	docs    []doc
+	byKey   map[string]int32 // event id + "\x00" + index -> doc id, or -1-failure index
+	bySHA   map[[32]byte][]uint32
+	fails   []failure
+	failBy  map[failKey][]int32 // failure ids in insertion order
+	usable  map[failKey]bool    // registration has a decodable document of this kind
+	pairs   map[pairKey]*pairState
+	byReg   map[string][]pairKey // pair states each registration is part of
+	shifts  []uint64             // ROI pHash shifts of the document being inserted
+	dshifts []uint64             // and its ROI dHash shifts
 
 	outcomes map[string]int64
 }
@@ -193,6 +201,7 @@ type doc struct {
 	phash    uint64
 	dhash    uint64
 	roi      uint64
+	roiD     uint64
 	flags    uint8
 	searched bool // passes the quality gate and the allow-list: near-matchable
 }
@@ -220,6 +229,7 @@ func New(cfg Config, fetcher ...Fetcher) *Detector {
 		failBy:   map[failKey][]int32{},
 		usable:   map[failKey]bool{},
 		pairs:    map[pairKey]*pairState{},
+		byReg:    map[string][]pairKey{},
 		outcomes: map[string]int64{},
 	}
 	if len(fetcher) > 0 {
@@ -257,11 +267,19 @@ func needsFetch(doc event.Document) bool {
 	return doc.PHash == "" || err != nil
 }
 
+// IsTransient reports whether an error from Prepare may pass on retry: a
+// transient fetch failure (blob store down, timeout, 5xx) or a decode that
+// hit the time limit (a wall-clock limit trips on an overloaded machine
+// too; the pixel budget bounds how slow a real image can be).
+func IsTransient(err error) bool {
+	return fetch.IsTransient(err) || imghash.ReasonOf(err) == imghash.ReasonTimeout
+}
+
 // Prepare fetches and hashes ev's documents that carry no precomputed
-// pHash, and keeps the results for Observe. It returns a transient error
-// (fetch.IsTransient) when a document could not be fetched for a reason
-// that may pass (blob store down): the pipeline should retry the event
-// rather than flag the registration. Safe for concurrent use.
+// pHash, and keeps the results for Observe. It returns an error for which
+// IsTransient is true when a document could not be fetched or hashed for a
+// reason that may pass: the pipeline should retry the event rather than
+// flag the registration. Safe for concurrent use.
 func (d *Detector) Prepare(ctx context.Context, ev *event.Event) error {
 	if !hasDocs(ev) || d.fetch == nil {
 		return nil
@@ -295,12 +313,11 @@ func (d *Detector) compute(ctx context.Context, ev *event.Event) ([]Result, erro
 				res[i].FetchErr = err
 				return
 			}
-			hc := d.cfg.Hash
-			if r, ok := d.cfg.ROI[doc.Kind]; ok {
-				hc.ROI = &r
-			}
-			h, err := imghash.Hash(hc, data)
+			h, err := imghash.Hash(d.cfg.HashConfig(doc.Kind), data)
 			if err != nil {
+				if imghash.ReasonOf(err) == imghash.ReasonTimeout {
+					errs[i] = err // an overloaded machine, not a bad image: retry
+				}
 				res[i].DecodeErr = err
 				return
 			}
@@ -390,7 +407,16 @@ func (d *Detector) ObserveResults(ev *event.Event, res []Result) []detectors.Sig
 			t.fails[failKey{f.reg, f.kind, f.signal}] = true
 			continue
 		}
-		d.match(uint32(id), !seen, t)
+		if !seen {
+			d.match(uint32(id), t)
+			d.shifts, d.dshifts = nil, nil
+		} else {
+			// A replay changes nothing: return the registration's current
+			// pair signals (the matching itself need not be repeated).
+			for _, k := range d.byReg[ev.RegistrationID] {
+				t.pairs[k] = true
+			}
+		}
 	}
 	return d.signals(t)
 }
@@ -420,10 +446,11 @@ func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result,
 		}
 		dc.phash, dc.dhash, dc.flags = h.PHash, h.DHash, hasPHash|hasDHash
 		if h.HasROI {
-			dc.roi, dc.flags = h.ROIPHash, dc.flags|hasROI
+			dc.roi, dc.roiD, dc.flags = h.ROIPHash, h.ROIDHash, dc.flags|hasROI
+			d.shifts, d.dshifts = h.ROIShifts, h.ROIDShifts
 		}
 		switch {
-		case h.StdDev < d.cfg.MinStdDev || min(h.Width, h.Height) < d.cfg.MinSide:
+		case !d.cfg.Searchable(h):
 			d.outcomes["low_quality"]++
 		case d.allowListed(dc.phash):
 			d.outcomes["allow_listed"]++
@@ -494,9 +521,9 @@ func (d *Detector) insertFailure(ev *event.Event, i int, edoc event.Document, r 
 	return -1 - id
 }
 
-// match finds every document matching docs[id] and records (update) or
-// just touches (replay) the pair states.
-func (d *Detector) match(id uint32, update bool, t *touched) {
+// match finds every document matching the newly inserted docs[id] and
+// records the pair states.
+func (d *Detector) match(id uint32, t *touched) {
 	me := &d.docs[id]
 	seen := map[uint32]bool{id: true}
 	if me.hasSHA {
@@ -505,7 +532,7 @@ func (d *Detector) match(id uint32, update bool, t *touched) {
 				continue
 			}
 			seen[o] = true
-			d.relate(id, o, 0, -1, -1, true, update, t)
+			d.relate(id, o, 0, -1, -1, -1, true, t)
 		}
 	}
 	if !me.searched {
@@ -521,25 +548,82 @@ func (d *Detector) match(id uint32, update bool, t *touched) {
 		if me.flags&od.flags&hasDHash != 0 {
 			dd = bits.OnesCount64(me.dhash ^ od.dhash)
 		}
-		if me.flags&od.flags&hasROI != 0 {
-			rd = bits.OnesCount64(me.roi ^ od.roi)
-		}
-		d.relate(id, o, dist, dd, rd, false, update, t)
+		rd = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
+		rdd := roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
+		d.relate(id, o, dist, dd, rd, rdd, false, t)
 		return true
 	})
 }
 
-func (d *Detector) threshold(a, b *doc) Threshold {
-	if a.kind != b.kind {
-		return d.cfg.CrossKind
+func (d *Detector) threshold(a, b *doc) Threshold { return d.cfg.ThresholdFor(a.kind, b.kind) }
+
+// ThresholdFor is the threshold between documents of kinds ka and kb.
+func (c Config) ThresholdFor(ka, kb string) Threshold {
+	if ka != kb {
+		return c.CrossKind
 	}
-	if t, ok := d.cfg.Thresholds[a.kind]; ok {
+	if t, ok := c.Thresholds[ka]; ok {
 		return t
 	}
-	return d.cfg.Thresholds["*"]
+	return c.Thresholds["*"]
 }
 
-func (d *Detector) relate(id, o uint32, dist, dd, rd int, exact, update bool, t *touched) {
+// accept: dd, rd and rdd are -1 when not compared.
+func (t Threshold) accept(dist, dd, rd, rdd int) bool {
+	return dist <= t.PHash && (dd < 0 || dd <= t.DHash) && (t.ROI <= 0 || rd < 0 || rd <= t.ROI) &&
+		(t.ROIDHash <= 0 || rdd < 0 || rdd <= t.ROIDHash)
+}
+
+// HashConfig is the imghash configuration for documents of kind (with
+// that kind's region of interest, if any).
+func (c Config) HashConfig(kind string) imghash.Config {
+	hc := c.Hash
+	if r, ok := c.ROI[kind]; ok {
+		hc.ROI = &r
+	}
+	return hc
+}
+
+// Searchable is the quality gate: may this image be near-matched at all?
+func (c Config) Searchable(h imghash.Hashes) bool {
+	return h.StdDev >= c.MinStdDev && min(h.Width, h.Height) >= c.MinSide
+}
+
+// roiDistance is the smallest distance between one image's ROI hash and
+// the other's ROI or shifted ROI hashes; -1 when either has no ROI.
+func roiDistance(a uint64, as []uint64, ha bool, b uint64, bs []uint64, hb bool) int {
+	if !ha || !hb {
+		return -1
+	}
+	d := bits.OnesCount64(a ^ b)
+	for _, s := range as {
+		d = min(d, bits.OnesCount64(s^b))
+	}
+	for _, s := range bs {
+		d = min(d, bits.OnesCount64(s^a))
+	}
+	return d
+}
+
+// Match is the detector's decision for two hashed images (hashed with
+// HashConfig of their kinds), without the allow-list: identical bytes, or
+// near under ThresholdFor(ka, kb) and both pass the quality gate. It
+// returns the pHash, dHash and ROI distances (-1 when not compared).
+func (c Config) Match(ka string, a imghash.Hashes, kb string, b imghash.Hashes) (ok bool, dist, dd, rd int) {
+	dist = bits.OnesCount64(a.PHash ^ b.PHash)
+	dd = bits.OnesCount64(a.DHash ^ b.DHash)
+	rd = roiDistance(a.ROIPHash, a.ROIShifts, a.HasROI, b.ROIPHash, b.ROIShifts, b.HasROI)
+	rdd := roiDistance(a.ROIDHash, a.ROIDShifts, a.HasROI, b.ROIDHash, b.ROIDShifts, b.HasROI)
+	if a.SHA256 == b.SHA256 {
+		return true, dist, dd, rd
+	}
+	if !c.Searchable(a) || !c.Searchable(b) {
+		return false, dist, dd, rd
+	}
+	return c.ThresholdFor(ka, kb).accept(dist, dd, rd, rdd), dist, dd, rd
+}
+
+func (d *Detector) relate(id, o uint32, dist, dd, rd, rdd int, exact bool, t *touched) {
 	a, b := &d.docs[id], &d.docs[o]
 	var kind string
 	switch {
@@ -555,11 +639,8 @@ func (d *Detector) relate(id, o uint32, dist, dd, rd int, exact, update bool, t 
 	if !exact {
 		if a.hasSHA && b.hasSHA && a.sha == b.sha {
 			exact = true // found by the index too; same bytes
-		} else {
-			th := d.threshold(a, b)
-			if dist > th.PHash || (dd >= 0 && dd > th.DHash) || (th.ROI > 0 && rd >= 0 && rd > th.ROI) {
-				return
-			}
+		} else if !d.threshold(a, b).accept(dist, dd, rd, rdd) {
+			return
 		}
 	}
 	m := pairMatch{exact: exact, dist: dist, dhash: dd, roi: rd}
@@ -571,13 +652,14 @@ func (d *Detector) relate(id, o uint32, dist, dd, rd int, exact, update bool, t 
 	m.a, m.b = x, y
 	k := pairKey{d.docs[x].reg, d.docs[y].reg, kind}
 	t.pairs[k] = true
-	if !update {
-		return
-	}
 	ps := d.pairs[k]
 	if ps == nil {
 		ps = &pairState{}
 		d.pairs[k] = ps
+		d.byReg[k.a] = append(d.byReg[k.a], k)
+		if k.b != k.a {
+			d.byReg[k.b] = append(d.byReg[k.b], k)
+		}
 	}
 	ps.n++
 	if ps.n == 1 || d.better(m, ps.best) {

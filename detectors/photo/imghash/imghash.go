@@ -38,7 +38,16 @@ type Config struct {
 	// ROI, when set, adds a pHash of that region (fractions of the image,
 	// e.g. the portrait area of a KTP card) to the result.
 	ROI *Rect `yaml:"roi"`
+	// ROIFullDecode hashes the ROI from a full-resolution decode instead of
+	// the 1/8-scale DC image (whose portrait area on a phone photo of a
+	// card is only ~30 pixels wide): better discrimination between
+	// different portraits on one template, at the cost of a full decode.
+	ROIFullDecode bool `yaml:"roi_full_decode"`
 }
+
+// ROIShift is how far (as a fraction of the image) the shifted ROI hashes
+// move the region.
+const ROIShift = 0.025
 
 // Rect is a region as fractions (0..1) of the image width and height.
 type Rect struct {
@@ -51,7 +60,7 @@ func DefaultConfig() Config {
 		MaxBytes:     20 << 20,
 		MaxPixels:    50_000_000, // a 48 MP phone photo passes, a 20000x20000 bomb does not
 		MaxDimension: 16384,
-		Timeout:      2 * time.Second,
+		Timeout:      10 * time.Second,
 	}
 }
 
@@ -125,6 +134,16 @@ type Hashes struct {
 	// ROIPHash is the pHash of Config.ROI; zero when no ROI is configured.
 	ROIPHash uint64
 	HasROI   bool
+	// ROIShifts are pHashes of the ROI moved by ROIShift of the image size
+	// in each direction (8 neighbours): a cropped or re-photographed card
+	// puts the portrait a little elsewhere. Matching takes the smallest
+	// distance from any of them to the other image's ROIPHash; only the
+	// image being inserted needs them, so the detector does not keep them.
+	ROIShifts []uint64
+	// ROIDHash and ROIDShifts are the same for dHash: a second, partly
+	// independent look at the portrait.
+	ROIDHash   uint64
+	ROIDShifts []uint64
 
 	Format        string // "jpeg", "png", "gif"
 	Width, Height int
@@ -175,8 +194,21 @@ func hashWith(cfg Config, data []byte, decode func([]byte, string, int64) decode
 		return h, err
 	}
 	h.Path = path
-	if err := hashGrey(&h, grey, cfg.ROI); err != nil {
+	roiOnDC := cfg.ROI
+	if cfg.ROIFullDecode && path == "dc" {
+		roiOnDC = nil
+	}
+	if err := hashGrey(&h, grey, roiOnDC); err != nil {
 		return h, err
+	}
+	if cfg.ROI != nil && roiOnDC == nil {
+		full, _, err := decodeGrey(cfg, data, format, decodeFull)
+		if err != nil {
+			return h, err
+		}
+		if err := roiHashes(&h, full, *cfg.ROI); err != nil {
+			return h, err
+		}
 	}
 	return h, nil
 }
@@ -288,12 +320,43 @@ func hashGrey(h *Hashes, img image.Image, roi *Rect) error {
 	}
 	h.PHash, h.DHash = p.GetHash(), d.GetHash()
 	if roi != nil {
-		sub := crop(img, *roi)
-		r, err := goimagehash.PerceptionHash(sub)
-		if err != nil {
-			return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
+		return roiHashes(h, img, *roi)
+	}
+	return nil
+}
+
+func decodeFull(data []byte, format string, _ int64) decoded {
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return decoded{err: classify(err, format)}
+	}
+	return decoded{img: img, path: "full"}
+}
+
+func roiHashes(h *Hashes, img image.Image, roi Rect) error {
+	h.ROIShifts, h.ROIDShifts = nil, nil
+	for _, dy := range []float64{0, -ROIShift, ROIShift} {
+		for _, dx := range []float64{0, -ROIShift, ROIShift} {
+			rr := Rect{roi.X0 + dx, roi.Y0 + dy, roi.X1 + dx, roi.Y1 + dy}
+			if rr.X0 < 0 || rr.Y0 < 0 || rr.X1 > 1 || rr.Y1 > 1 {
+				continue
+			}
+			sub := crop(img, rr)
+			p, err := goimagehash.PerceptionHash(sub)
+			if err != nil {
+				return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
+			}
+			d, err := goimagehash.DifferenceHash(sub)
+			if err != nil {
+				return &DecodeError{ReasonCorrupt, "roi dhash: " + err.Error()}
+			}
+			if dx == 0 && dy == 0 {
+				h.ROIPHash, h.ROIDHash, h.HasROI = p.GetHash(), d.GetHash(), true
+				continue
+			}
+			h.ROIShifts = append(h.ROIShifts, p.GetHash())
+			h.ROIDShifts = append(h.ROIDShifts, d.GetHash())
 		}
-		h.ROIPHash, h.HasROI = r.GetHash(), true
 	}
 	return nil
 }

@@ -1,0 +1,321 @@
+// Command eval measures the photo detector's matching on a labelled set
+// built by make_set.py: recall per transformation (each transformed image
+// against its original) and the false-match rate among distinct originals
+// (photographs, and same-template KTP cards of distinct people), at the
+// thresholds of photo.DefaultConfig, plus a pHash threshold sweep.
+//
+//	/usr/bin/python3 detectors/photo/eval/make_set.py /tmp/evalset
+//	go run ./detectors/photo/eval -dir /tmp/evalset
+//
+// Photographs are judged with the "selfie" thresholds (a selfie is a
+// photograph), cards with the "ktp" thresholds and region of interest.
+package main
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/waspada/waspada/detectors/photo"
+	"github.com/waspada/waspada/detectors/photo/imghash"
+)
+
+type item struct {
+	path, group, transform, kind string
+	h                            imghash.Hashes
+	err                          error
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory written by make_set.py (with labels.csv)")
+	roiFull := fs.Bool("roi-full", photo.DefaultConfig().Hash.ROIFullDecode, "hash the KTP portrait ROI from a full-resolution decode")
+	if err := fs.Parse(args); err != nil || *dir == "" {
+		fmt.Fprintln(stderr, "usage: go run ./detectors/photo/eval -dir DIR")
+		return 2
+	}
+	items, err := load(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	cfg := photo.DefaultConfig()
+	cfg.Hash.ROIFullDecode = *roiFull
+	hashAll(cfg, *dir, items)
+	for _, it := range items {
+		if it.err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", it.path, it.err)
+			return 1
+		}
+	}
+	report(stdout, cfg, items)
+	return 0
+}
+
+func detKind(k string) string {
+	if k == "photo" {
+		return "selfie"
+	}
+	return k
+}
+
+func load(dir string) ([]*item, error) {
+	f, err := os.Open(filepath.Join(dir, "labels.csv"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []*item
+	for _, r := range rows[1:] {
+		out = append(out, &item{path: r[0], group: r[1], transform: r[2], kind: r[3]})
+	}
+	return out, nil
+}
+
+func hashAll(cfg photo.Config, dir string, items []*item) {
+	var wg sync.WaitGroup
+	ch := make(chan *item)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				data, err := os.ReadFile(filepath.Join(dir, it.path))
+				if err != nil {
+					it.err = err
+					continue
+				}
+				it.h, it.err = imghash.Hash(cfg.HashConfig(detKind(it.kind)), data)
+			}
+		}()
+	}
+	for _, it := range items {
+		ch <- it
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func report(w io.Writer, cfg photo.Config, items []*item) {
+	orig := map[string]*item{}
+	for _, it := range items {
+		if it.transform == "orig" {
+			orig[it.kind+"/"+it.group] = it
+		}
+	}
+	fmt.Fprintf(w, "thresholds: selfie %+v, ktp %+v (ROI %+v, full-resolution ROI %v), quality gate stddev >= %.0f, side >= %d\n\n",
+		cfg.Thresholds["selfie"], cfg.Thresholds["ktp"], cfg.ROI["ktp"], cfg.Hash.ROIFullDecode, cfg.MinStdDev, cfg.MinSide)
+
+	// Recall per transformation.
+	type acc struct {
+		n, hit            int
+		pd, dd            []int
+		missedByP, missed []string
+	}
+	rec := map[string]*acc{}
+	var keys []string
+	for _, it := range items {
+		if it.transform == "orig" {
+			continue
+		}
+		o := orig[it.kind+"/"+it.group]
+		k := it.kind + "\t" + it.transform
+		a := rec[k]
+		if a == nil {
+			a = &acc{}
+			rec[k] = a
+			keys = append(keys, k)
+		}
+		ok, p, d, _ := cfg.Match(detKind(it.kind), o.h, detKind(it.kind), it.h)
+		a.n++
+		a.pd = append(a.pd, p)
+		a.dd = append(a.dd, d)
+		if ok {
+			a.hit++
+		} else {
+			a.missed = append(a.missed, it.group)
+		}
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "Recall (transformed image vs its original)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| kind | transformation | images | matched | recall | pHash dist mean / max | dHash dist mean / max |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	totN, totHit := map[string]int{}, map[string]int{}
+	for _, k := range keys {
+		a := rec[k]
+		kind, tr, _ := strings.Cut(k, "\t")
+		totN[kind] += a.n
+		totHit[kind] += a.hit
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.3f | %.1f / %d | %.1f / %d |\n", kind, tr, a.n, a.hit,
+			float64(a.hit)/float64(a.n), mean(a.pd), slices.Max(a.pd), mean(a.dd), slices.Max(a.dd))
+	}
+	for _, kind := range []string{"photo", "ktp"} {
+		if totN[kind] > 0 {
+			fmt.Fprintf(w, "| %s | **all** | %d | %d | **%.3f** | | |\n", kind, totN[kind], totHit[kind], float64(totHit[kind])/float64(totN[kind]))
+		}
+	}
+
+	// False matches among distinct originals.
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "False matches among distinct originals (every pair)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| set | pairs | false matches | rate | pHash dist min / p1 / p5 / median |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, kind := range []string{"photo", "ktp"} {
+		var os []*item
+		for _, it := range items {
+			if it.kind == kind && it.transform == "orig" {
+				os = append(os, it)
+			}
+		}
+		var dists []int
+		fm, fmNoROI, pairs := 0, 0, 0
+		noROI := cfg
+		th := noROI.Thresholds[detKind(kind)]
+		th.ROI = 0
+		noROI.Thresholds = map[string]photo.Threshold{detKind(kind): th, "*": cfg.Thresholds["*"]}
+		for i := range os {
+			for j := i + 1; j < len(os); j++ {
+				pairs++
+				ok, p, _, _ := cfg.Match(detKind(kind), os[i].h, detKind(kind), os[j].h)
+				dists = append(dists, p)
+				if ok {
+					fm++
+				}
+				if ok2, _, _, _ := noROI.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok2 {
+					fmNoROI++
+				}
+			}
+		}
+		if pairs == 0 {
+			continue
+		}
+		slices.Sort(dists)
+		fmt.Fprintf(w, "| %s (%d distinct) | %d | %d | %.4f%% | %d / %d / %d / %d |\n", kind, len(os), pairs, fm,
+			100*float64(fm)/float64(pairs), dists[0], dists[len(dists)/100], dists[len(dists)/20], dists[len(dists)/2])
+		if kind == "ktp" {
+			fmt.Fprintf(w, "| ktp, whole card only (ROI check off) | %d | %d | %.4f%% | |\n", pairs, fmNoROI,
+				100*float64(fmNoROI)/float64(pairs))
+		}
+	}
+
+	// Sweep of the pHash threshold (dHash and ROI as configured).
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "pHash threshold sweep (dHash/ROI confirmation as configured)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| pHash <= | photo recall | photo false-match rate | ktp recall | ktp false-match rate |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+	for t := 4; t <= 14; t += 2 {
+		c := cfg
+		c.Thresholds = map[string]photo.Threshold{}
+		for k, v := range cfg.Thresholds {
+			v.PHash = t
+			c.Thresholds[k] = v
+		}
+		row := fmt.Sprintf("| %d |", t)
+		for _, kind := range []string{"photo", "ktp"} {
+			n, hit := 0, 0
+			var os []*item
+			for _, it := range items {
+				if it.kind != kind {
+					continue
+				}
+				if it.transform == "orig" {
+					os = append(os, it)
+					continue
+				}
+				n++
+				if ok, _, _, _ := c.Match(detKind(kind), orig[kind+"/"+it.group].h, detKind(kind), it.h); ok {
+					hit++
+				}
+			}
+			fm, pairs := 0, 0
+			for i := range os {
+				for j := i + 1; j < len(os); j++ {
+					pairs++
+					if ok, _, _, _ := c.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok {
+						fm++
+					}
+				}
+			}
+			row += fmt.Sprintf(" %.3f | %.4f%% |", ratio(hit, n), 100*ratio(fm, pairs))
+		}
+		fmt.Fprintln(w, row)
+	}
+	// Sweep of the KTP ROI threshold (whole-card thresholds as configured).
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "KTP portrait ROI threshold sweep (whole-card pHash/dHash as configured)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| ROI pHash <= | ROI dHash <= | ktp recall | ktp false matches | ktp false-match rate |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+	for _, tt := range [][2]int{{4, 0}, {6, 0}, {8, 0}, {10, 0}, {6, 8}, {8, 8}, {8, 10}, {10, 10}, {10, 12}, {12, 12}} {
+		t := tt[0]
+		c := cfg
+		c.Thresholds = map[string]photo.Threshold{}
+		for k, v := range cfg.Thresholds {
+			c.Thresholds[k] = v
+		}
+		kt := c.Thresholds["ktp"]
+		kt.ROI, kt.ROIDHash = t, tt[1]
+		c.Thresholds["ktp"] = kt
+		n, hit, fm, pairs := 0, 0, 0, 0
+		var os []*item
+		for _, it := range items {
+			if it.kind != "ktp" {
+				continue
+			}
+			if it.transform == "orig" {
+				os = append(os, it)
+				continue
+			}
+			n++
+			if ok, _, _, _ := c.Match("ktp", orig["ktp/"+it.group].h, "ktp", it.h); ok {
+				hit++
+			}
+		}
+		for i := range os {
+			for j := i + 1; j < len(os); j++ {
+				pairs++
+				if ok, _, _, _ := c.Match("ktp", os[i].h, "ktp", os[j].h); ok {
+					fm++
+				}
+			}
+		}
+		fmt.Fprintf(w, "| %d | %d | %.3f | %d | %.4f%% |\n", t, tt[1], ratio(hit, n), fm, 100*ratio(fm, pairs))
+	}
+	_ = bits.OnesCount64
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func mean(v []int) float64 {
+	s := 0
+	for _, x := range v {
+		s += x
+	}
+	return float64(s) / float64(len(v))
+}
