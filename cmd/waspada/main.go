@@ -39,6 +39,7 @@ func main() {
 		"simulate": runSimulate,
 		"migrate":  runMigrate,
 		"bench":    runBench,
+		"photos":   runPhotos,
 	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stdout, usage)
