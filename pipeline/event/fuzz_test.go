@@ -1,0 +1,90 @@
+package event
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// FuzzDecode holds the decoder to its contract on any input: it never
+// panics, every rejection is a *DecodeError, every accepted event is
+// canonical and survives json.Marshal + Decode unchanged, tighter limits
+// accept a subset, and the published schema agrees with the decoder.
+//
+// Seeds: every example in testdata/good and testdata/bad, plus
+// testdata/fuzz/FuzzDecode.
+func FuzzDecode(f *testing.F) {
+	for _, ex := range examples(f) {
+		f.Add(ex.data)
+	}
+	mustSchema(f)
+	tight := Limits{MaxBytes: 1 << 10, MaxDocuments: 2, MaxField: 16}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := Decode(b)
+		if err != nil {
+			if ev != nil {
+				t.Fatalf("event returned with error %v", err)
+			}
+			if !IsDecodeError(err) {
+				t.Fatalf("not a DecodeError: %T %v", err, err)
+			}
+			if _, terr := tight.Decode(b); terr == nil {
+				t.Fatalf("tight limits accept what the defaults reject (%v)", err)
+			}
+			checkSchemaAgrees(t, b, err)
+			return
+		}
+		if ev.Schema == "" || ev.OccurredAt.Location() != time.UTC ||
+			(ev.Documents != nil && len(ev.Documents) == 0) || !knownTypes[ev.Type] {
+			t.Fatalf("accepted event is not canonical: %+v", ev)
+		}
+		if y := ev.OccurredAt.Year(); y < 1900 || y > 2199 {
+			t.Fatalf("occurred_at %v outside 1900-2199 UTC", ev.OccurredAt)
+		}
+		if o := ev.Order(); time.Unix(0, o.At).UTC() != ev.OccurredAt {
+			t.Fatalf("Order().At %d does not give back %v", o.At, ev.OccurredAt)
+		}
+		roundTrip(t, ev, DefaultLimits())
+		tight.Decode(b) // must not panic; may reject
+		checkSchemaAgrees(t, b, nil)
+	})
+}
+
+// FuzzDecodeFields fuzzes field values inside well-formed events, where the
+// byte-level FuzzDecode rarely gets: emails, timestamps, dates, white space,
+// the schema id, documents. The same properties hold.
+func FuzzDecodeFields(f *testing.F) {
+	f.Add("registration.submitted", "2026-04-11T08:00:00.298Z", "E1", "R1", "3201010101900001", "SITI", "1990-01-01", "F", "siti@example.com", "", "ktp", "file:///k.jpg", uint8(0))
+	f.Add("email.verification_sent", "2026-04-11T15:00:00+07:00", "E2", "R2", "", "", "", "", "Siti <siti@example.com>", "waspada.registration/v1.3", "", "", uint8(1))
+	f.Add("document.uploaded", "1900-01-01T00:00:00-00:00", " ", "R3", "", "", "2000-02-30", "M", "a..b@x", "waspada.registration/v2", "selfie", "", uint8(2))
+	f.Add("login", "2199-12-31T23:59:59.999999999+01:00", "E\u00a0", "\u3000", "", "", "", "m", "\"a b\"@x.id", "waspada.registration/1", "", "", uint8(3))
+	mustSchema(f)
+	f.Fuzz(func(t *testing.T, typ, at, id, reg, nik, name, birth, gender, email, schema, kind, uri string, mask uint8) {
+		m := map[string]any{"type": typ, "occurred_at": at, "event_id": id, "registration_id": reg,
+			"nik": nik, "full_name": name, "birth_date": birth, "gender": gender, "email": email, "schema": schema}
+		// mask drops fields or turns them into null, so absence is explored too.
+		names := []string{"nik", "full_name", "birth_date", "gender", "email", "schema"}
+		for i, k := range names {
+			if mask&(1<<i) != 0 {
+				delete(m, k)
+			}
+		}
+		if mask&(1<<6) != 0 {
+			m["email"] = nil
+		}
+		if mask&(1<<7) != 0 {
+			m["documents"] = []any{map[string]any{"kind": kind, "uri": uri}}
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Skip()
+		}
+		ev, err := Decode(b)
+		if err == nil {
+			roundTrip(t, ev, DefaultLimits())
+		} else if !IsDecodeError(err) {
+			t.Fatalf("not a DecodeError: %T %v", err, err)
+		}
+		checkSchemaAgrees(t, b, err)
+	})
+}
