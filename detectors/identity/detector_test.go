@@ -315,3 +315,30 @@ func TestEvidenceCaps(t *testing.T) {
 		t.Errorf("re-emitted %v, want %v", ids(got), want)
 	}
 }
+
+func TestSamePersonBigGroupGetsSecondNIK(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Evidence.MaxIDs = 2
+	d := New(cfg)
+	for i := 0; i < 5; i++ { // one person, one NIK, five registrations: duplicates only
+		got := d.Observe(sub(fmt.Sprintf("E%d", i), fmt.Sprintf("R%d", i), i, budi))
+		if pick(got, fmt.Sprintf("R%d", i), KindSamePersonOtherNIK) != nil {
+			t.Fatal("same_person_other_nik with a single NIK")
+		}
+	}
+	other := budi
+	other.nik = "1306040107850099"
+	got := d.Observe(sub("E9", "R9", 9, other))
+	for i := 0; i < 5; i++ {
+		s := pick(got, fmt.Sprintf("R%d", i), KindSamePersonOtherNIK)
+		if s == nil {
+			t.Fatalf("R%d not re-scored when a second NIK joined: %v", i, ids(got))
+		}
+		if s.Evidence["more_others"] != true {
+			t.Errorf("R%d more_others", i)
+		}
+	}
+	if e := mustJSON(pick(got, "R9", KindSamePersonOtherNIK).Evidence); e != `{"more_others":true,"other_niks":{"R0":["1306040107850001"],"R1":["1306040107850001"]},"others":["R0","R1"],"own_niks":["1306040107850099"]}` {
+		t.Errorf("R9 evidence %s", e)
+	}
+}

@@ -142,7 +142,7 @@ func (g *gen) next() *event.Event {
 
 // genStream returns the events of n registrations (about 1.1 n events).
 func genStream(seed uint64, n int) []*event.Event {
-	g := newGen(seed, 1<<20)
+	g := newGen(seed, max(n, 1))
 	var evs []*event.Event
 	for g.regs < n || g.pending != nil {
 		evs = append(evs, g.next())

@@ -118,6 +118,7 @@ func TestShuffledStreamGivesInOrderSignals(t *testing.T) {
 		{"default", 20, 3000},
 		{"tiny-evidence-lists", 2, 3000}, // caps and more_* flags in play
 		{"hot-nik", 3, 400},              // few NIKs, big groups
+		{"hot-person", 2, 300},           // few people, one NIK first, then several
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -129,6 +130,16 @@ func TestShuffledStreamGivesInOrderSignals(t *testing.T) {
 					ev.NIK = evs[i%5].NIK
 					if i%3 == 0 {
 						ev.FullName, ev.BirthDate = evs[i%5].FullName, evs[i%5].BirthDate
+					}
+				}
+			}
+			if tc.name == "hot-person" {
+				pool := []string{evs[0].NIK, evs[1].NIK, evs[2].NIK, evs[3].NIK}
+				for i, ev := range evs {
+					ev.FullName, ev.BirthDate = evs[i%3].FullName, evs[i%3].BirthDate
+					ev.NIK = pool[0]
+					if i > len(evs)/3 && i%5 == 0 {
+						ev.NIK = pool[i%4]
 					}
 				}
 			}
