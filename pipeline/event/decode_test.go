@@ -92,6 +92,7 @@ func TestDecode(t *testing.T) {
 
 		{name: "empty", in: []byte(" \n"), reason: "bad_json", detail: "empty"},
 		{name: "bad json", in: []byte(`{"event_id": "E1",`), reason: "bad_json"},
+		{name: "bad json mid-object", in: []byte(`{"event_id": "E1", "type": }`), reason: "bad_json", detail: "(at byte 28)"},
 		{name: "not an object", in: []byte(`["E1"]`), reason: "bad_json", detail: "not a JSON object"},
 		{name: "null", in: []byte(`null`), reason: "bad_json", detail: "not a JSON object"},
 		{name: "trailing data", in: append(login.json(t), ` {"event_id":"E2"}`...), reason: "bad_json", detail: "trailing data"},

@@ -441,6 +441,10 @@ func jsonDetail(err error) string {
 		field := strings.TrimPrefix(te.Field, "Event.")
 		return fmt.Sprintf("%s: expected %s, got JSON %s", field, jsonType(te.Type.Kind().String()), te.Value)
 	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
 	return err.Error()
 }
 

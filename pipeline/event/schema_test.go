@@ -17,6 +17,10 @@ func TestSchemaCompiles(t *testing.T) {
 	if doc["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema = %v, want draft 2020-12", doc["$schema"])
 	}
+	// The one limit the schema cannot state is named in its description.
+	if d, _ := doc["description"].(string); !strings.Contains(d, fmt.Sprint(MaxEventBytes)+" bytes") {
+		t.Errorf("description does not name the %d-byte cap: %q", MaxEventBytes, d)
+	}
 	a := SchemaJSON()
 	a[0] = 'X'
 	if SchemaJSON()[0] != '{' {
