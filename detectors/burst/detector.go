@@ -367,6 +367,10 @@ func takeWindow(k *keyState, i int, idx int64) *window {
 // Shared classes (IP, /24, user agent, email domain, region) have heavy
 // organic keys (carrier NAT, Gmail, Java) and need their own history, hence
 // the warm-up.
+// warmupClip bounds what one window may teach a shared key's history
+// during the warm-up, in multiples of the class's typical key.
+const warmupClip = 4
+
 var personalClass = [nClass]bool{ClassDevice: true, ClassIP64: true, ClassPhonePrefix: true}
 
 // close judges window idx of length i for every key that had events in it.
@@ -416,6 +420,20 @@ func (d *Detector) close(i int, idx int64) []detectors.Signal {
 		contrib := float64(x)
 		cm := int64(x)
 		personal := personalClass[k.class]
+		if !warm && !personal && x >= 2 {
+			// Learning, not judging: a key may teach its history at most
+			// warmupClip times what a typical key of its class gets now,
+			// so a farm already running at start-up is not learnt as
+			// normal, while a busy carrier NAT block (a few times the
+			// typical key) is learnt in full.
+			if n := cs.n[k.class]; n > 0 && tbar > 0 {
+				clip := warmupClip * max(1, cs.mass[k.class]/n*float64(T)/tbar)
+				if float64(x) > clip {
+					contrib = clip
+					cm = int64(math.Ceil(clip))
+				}
+			}
+		}
 		if (warm || (personal && cs.wins > 0)) && x >= 2 {
 			lam := 0.0
 			if cs.streamHist > 0 && !personal {
