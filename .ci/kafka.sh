@@ -157,6 +157,16 @@ format_storage() {
         || { tail -n 30 "$dir/format.log" >&2; die "storage format failed"; }
 }
 
+show_log() {
+    # The cause is usually an ERROR well above the shutdown chatter at the end.
+    if grep -qE ' (ERROR|FATAL) ' "$logfile" 2>/dev/null; then
+        say "errors in $logfile:"
+        grep -E ' (ERROR|FATAL) ' "$logfile" | tail -n 10 | cut -c1-400 >&2
+    fi
+    say "last lines of $logfile:"
+    tail -n 25 "$logfile" >&2 || true
+}
+
 start() {
     with_lock "$dir.lock"
     if pid=$(pid_of "$pidfile" "$props"); then
@@ -186,7 +196,7 @@ start() {
     local t0=$SECONDS
     while ((SECONDS - t0 < KAFKA_START_TIMEOUT)); do
         if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 40 "$logfile" >&2 || true
+            show_log
             rm -f "$pidfile"
             die "broker exited during start-up (log above, full log $logfile)"
         fi
@@ -196,7 +206,7 @@ start() {
         fi
         sleep 1
     done
-    tail -n 40 "$logfile" >&2 || true
+    show_log
     die "broker did not answer on $bootstrap within ${KAFKA_START_TIMEOUT}s (log above, full log $logfile)"
 }
 
