@@ -12,8 +12,11 @@
 // DefaultLimits. Validators must assert "format" (date, date-time).
 //
 // Non-obvious:
-//   - null or "" in an optional field means absent; in a required field it
-//     is missing. A decoded event never carries an empty Documents slice.
+//   - null or "" in an optional field means absent; in a required field
+//     (and "" or white space only) it is missing. "schema": "" is not absent
+//     but an unknown schema. A decoded event never carries an empty
+//     Documents slice.
+//   - Keys match exactly (encoding/json alone would take "Event_ID").
 //   - Limits.MaxField counts characters (code points), not bytes, because
 //     that is what JSON Schema's maxLength counts.
 //   - occurred_at is normalised to UTC and limited to years 1900-2199, so
