@@ -141,6 +141,7 @@ func TestDecode(t *testing.T) {
 		{name: "occurred_at comma fraction", in: login.with(fields{"occurred_at": "2026-04-11T08:00:00,5Z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
 		{name: "occurred_at ten fraction digits", in: login.with(fields{"occurred_at": "2026-04-11T08:00:00.1234567891Z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
 		{name: "occurred_at offset +24:00", in: login.with(fields{"occurred_at": "2026-04-11T08:00:00+24:00"}).json(t), reason: "invalid_field", detail: "occurred_at"},
+		{name: "occurred_at one-digit hour (time.Parse takes it)", in: login.with(fields{"occurred_at": "2026-04-11T8:00:00Z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
 		{name: "occurred_at leap second", in: login.with(fields{"occurred_at": "2016-12-31T23:59:60Z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
 		{name: "occurred_at lower case", in: login.with(fields{"occurred_at": "2026-04-11t08:00:00z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
 		{name: "occurred_at Apr 31", in: login.with(fields{"occurred_at": "2026-04-31T08:00:00Z"}).json(t), reason: "invalid_field", detail: "occurred_at"},
