@@ -70,9 +70,13 @@
 // one entry in each of three map[uint64]uint32 indexes (registration id
 // hash, NIK, person = hash(name, birth date)). A NIK or person held by
 // several registrations gets a small group struct; registrations with
-// several NIKs keep the extra claims in a side map. Measured: about 190
-// bytes per registration at 1M (BenchmarkStateMemory; README figure and
-// command in bench_test.go), so 10M registrations need about 2 GB.
+// several NIKs keep the extra claims in a side map. Measured live heap
+// after GC, with a synthetic stream that is 10% NIK reuse and 8%
+// same-person (so heavier in groups than a real wave): 188 bytes per
+// registration at 1M, so 10M registrations need about 2 GB. Reproduce:
+//
+//	go test ./detectors/identity -run '^$' -bench 'StateMemory/regs=1M' -benchtime 1x
+//	WASPADA_BENCH_BIG=1 go test ./detectors/identity -run '^$' -bench 'StateMemory/regs=10M' -benchtime 1x -timeout 30m
 //
 // Collisions: NIKs of 16 digits are keys by value (exact). Registration
 // ids are keyed by a 64-bit hash verified against the stored id (a
