@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -22,7 +23,9 @@ type sameKey struct {
 	seen   map[string]bool           // registration ids
 }
 
-func newSameKey() *sameKey { return &sameKey{groups: map[string][]*event.Event{}, seen: map[string]bool{}} }
+func newSameKey() *sameKey {
+	return &sameKey{groups: map[string][]*event.Event{}, seen: map[string]bool{}}
+}
 
 func (d *sameKey) Name() string { return "test" }
 
@@ -185,7 +188,7 @@ func TestProcessorDeadLettersAndOrder(t *testing.T) {
 		{Value: enc(sub("E1", "R1", "N", 1)), Source: "f:3"},
 		{Value: []byte(`{"schema":"waspada.registration/v9","event_id":"E9"}`), Source: "f:4"},
 	}
-	res := p.Process(msgs)
+	res, _ := p.Process(context.Background(), msgs)
 	if res.Events != 2 || len(res.DeadLetters) != 2 {
 		t.Fatalf("events %d, dead letters %d", res.Events, len(res.DeadLetters))
 	}
@@ -221,7 +224,7 @@ func TestProcessorDetectorPanicIsDeadLetter(t *testing.T) {
 	p := &Processor{Engine: NewEngine(testRules(t), panicky{}), Limits: event.DefaultLimits(), MaxDeadPayload: 1024}
 	b1, _ := json.Marshal(sub("E1", "R-boom", "N", 1))
 	b2, _ := json.Marshal(sub("E2", "R2", "N", 2))
-	res := p.Process([]Message{{Value: b1, Source: "f:1"}, {Value: b2, Source: "f:2"}})
+	res, _ := p.Process(context.Background(), []Message{{Value: b1, Source: "f:1"}, {Value: b2, Source: "f:2"}})
 	if res.Events != 1 || len(res.DeadLetters) != 1 || res.DeadLetters[0].Reason != "detector_panic" {
 		t.Fatalf("got %+v", res)
 	}

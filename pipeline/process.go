@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -60,12 +61,18 @@ type Processor struct {
 	Metrics *Metrics // optional
 	// MaxDeadPayload caps the raw payload kept with a dead letter.
 	MaxDeadPayload int
+	// PrepareWorkers bounds the events prepared at once (photo fetches);
+	// 0 means 8.
+	PrepareWorkers int
 }
 
-// Process handles one batch. Valid events are processed in decision order
+// Process handles one batch. Valid events are prepared (detector IO such
+// as photo fetches, concurrently), then processed in decision order
 // (occurred_at, event_id) within the batch, so batch boundaries and arrival
-// order inside a batch do not change the result.
-func (p *Processor) Process(msgs []Message) Result {
+// order inside a batch do not change the result. The only error is a
+// *TransientError from preparing, before any state has changed: retry the
+// batch later.
+func (p *Processor) Process(ctx context.Context, msgs []Message) (Result, error) {
 	var res Result
 	type decoded struct {
 		ev  *event.Event
@@ -82,7 +89,19 @@ func (p *Processor) Process(msgs []Message) Result {
 		evs = append(evs, decoded{ev, m})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].ev.Before(evs[j].ev) })
-	for _, d := range evs {
+	plain := make([]*event.Event, len(evs))
+	for i, d := range evs {
+		plain[i] = d.ev
+	}
+	workers := p.PrepareWorkers
+	if workers == 0 {
+		workers = 8
+	}
+	prepared, err := prepare(ctx, p.Engine.preparers(), plain, workers)
+	if err != nil {
+		return Result{}, err
+	}
+	for i, d := range evs {
 		out, err := p.safeProcess(d.ev)
 		if err != nil {
 			res.DeadLetters = append(res.DeadLetters, p.deadLetter(d.msg, err))
@@ -90,7 +109,8 @@ func (p *Processor) Process(msgs []Message) Result {
 		}
 		res.Events++
 		canonical, _ := json.Marshal(d.ev)
-		res.Rows.Events = append(res.Rows.Events, chstore.EventRow{Event: d.ev, Canonical: canonical, Source: d.msg.Source})
+		res.Rows.Events = append(res.Rows.Events, chstore.EventRow{Event: d.ev, Canonical: canonical,
+			Prepared: prepared[i], Source: d.msg.Source})
 		p.shape(out, &res)
 		if p.Metrics != nil {
 			p.Metrics.Events.WithLabelValues(string(d.ev.Type)).Inc()
@@ -103,7 +123,22 @@ func (p *Processor) Process(msgs []Message) Result {
 			p.Metrics.Events.WithLabelValues("invalid").Inc()
 		}
 	}
-	return res
+	return res, nil
+}
+
+// Replay re-observes one stored event with what was prepared for it, for
+// rebuilding state at start-up; the outputs are dropped (they were written
+// before).
+func (p *Processor) Replay(raw, prepared []byte) error {
+	ev, err := p.Limits.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("stored event does not decode (%w): %.200s", err, raw)
+	}
+	if err := restore(p.Engine.preparers(), ev, prepared); err != nil {
+		return err
+	}
+	p.Engine.Process(ev)
+	return nil
 }
 
 // Flush ends a finite input: detectors with open windows judge them (see

@@ -79,14 +79,7 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	eng := r.proc.Engine
-	n, err := r.store.EachEvent(ctx, func(raw []byte) error {
-		ev, err := r.proc.Limits.Decode(raw)
-		if err != nil {
-			return fmt.Errorf("stored event does not decode (%w): %.200s", err, raw)
-		}
-		eng.Process(ev)
-		return nil
-	})
+	n, err := r.store.EachEvent(ctx, r.proc.Replay)
 	if err != nil {
 		return n, fmt.Errorf("rebuild: %w", err)
 	}
@@ -193,11 +186,17 @@ func (r *Runner) handle(ctx context.Context, batch []kafka.Message) error {
 		msgs[i] = Message{Key: m.Key, Value: m.Value, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
 			Time: m.Time.UTC(), Source: KafkaSource(m.Topic, m.Partition, m.Offset)}
 	}
-	res := r.proc.Process(msgs)
-	r.metrics.BatchEvents.Observe(float64(len(batch)))
-
 	wctx, cancel := graceContext(ctx, 30*time.Second)
 	defer cancel()
+	var res Result
+	if err := r.retry(wctx, "prepare", func(c context.Context) error {
+		var err error
+		res, err = r.proc.Process(c, msgs)
+		return err
+	}); err != nil {
+		return err
+	}
+	r.metrics.BatchEvents.Observe(float64(len(batch)))
 	if err := r.retry(wctx, "kafka_scores", func(c context.Context) error { return r.writeScores(c, res) }); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"testing"
 
 	"github.com/waspada/waspada/pipeline"
@@ -27,7 +28,7 @@ func BenchmarkProcess(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		proc := &pipeline.Processor{Engine: mustEngine(), Limits: event.DefaultLimits(), MaxDeadPayload: 1024}
 		for j := 0; j < len(msgs); j += 5000 {
-			proc.Process(msgs[j:min(j+5000, len(msgs))])
+			proc.Process(context.Background(), msgs[j:min(j+5000, len(msgs))])
 		}
 	}
 	b.ReportMetric(float64(len(msgs)*b.N)/b.Elapsed().Seconds(), "events/s")

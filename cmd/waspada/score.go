@@ -87,7 +87,15 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return bw.Flush()
 	}
-	flush := func(msgs []pipeline.Message) error { return write(proc.Process(msgs)) }
+	flush := func(msgs []pipeline.Message) error {
+		res, err := proc.Process(ctx, msgs)
+		if err != nil {
+			// Offline there is no later retry: a document that cannot be
+			// fetched now is reported, not silently skipped.
+			return err
+		}
+		return write(res)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), cfg.Limits.MaxEventBytes*4)
 	var msgs []pipeline.Message

@@ -38,6 +38,7 @@ func Migrations(db string) []Migration {
     user_agent      String,
     documents       String,
     event           String,
+    prepared        String,
     source          String,
     ingested_at     DateTime('UTC') DEFAULT now()
 ) ENGINE = ReplacingMergeTree()

@@ -13,6 +13,10 @@ type EventRow struct {
 	Event *event.Event
 	// Canonical is the event's canonical JSON: what a rebuild re-observes.
 	Canonical []byte
+	// Prepared is what detectors with IO (photo hashes) found for the
+	// event, a JSON object by detector name; a rebuild hands it back
+	// instead of fetching again. Empty when no detector prepared anything.
+	Prepared []byte
 	// Source is where it came from: "topic/partition/offset" or "file:line".
 	Source string
 }
@@ -80,13 +84,13 @@ func (b *Batch) Rows() int {
 func (s *Store) Write(ctx context.Context, b *Batch) error {
 	if len(b.Events) > 0 {
 		if err := s.insert(ctx, "registrations", `event_id, registration_id, type, occurred_at, occurred_at_ns, nik, full_name,
-birth_date, gender, email, phone, region_code, ip, device_id, user_agent, documents, event, source`, len(b.Events), func(i int) []any {
+birth_date, gender, email, phone, region_code, ip, device_id, user_agent, documents, event, prepared, source`, len(b.Events), func(i int) []any {
 			r := b.Events[i]
 			e := r.Event
 			docs := documentsJSON(e.Documents)
 			return []any{e.EventID, e.RegistrationID, string(e.Type), e.OccurredAt, uint32(e.OccurredAt.Nanosecond()),
 				e.NIK, e.FullName, e.BirthDate, e.Gender, e.Email, e.Phone, e.RegionCode, e.IP, e.DeviceID,
-				e.UserAgent, docs, string(r.Canonical), r.Source}
+				e.UserAgent, docs, string(r.Canonical), string(r.Prepared), r.Source}
 		}); err != nil {
 			return err
 		}
