@@ -191,7 +191,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 		fm, fmNoROI, pairs := 0, 0, 0
 		noROI := cfg
 		th := noROI.Thresholds[detKind(kind)]
-		th.ROI = 0
+		th.ROI, th.ROIDHash = 0, 0
 		noROI.Thresholds = map[string]photo.Threshold{detKind(kind): th, "*": cfg.Thresholds["*"]}
 		for i := range os {
 			for j := i + 1; j < len(os); j++ {
@@ -267,7 +267,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| ROI pHash <= | ROI dHash <= | ktp recall | ktp false matches | ktp false-match rate |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
-	for _, tt := range [][2]int{{4, 0}, {6, 0}, {8, 0}, {10, 0}, {6, 8}, {8, 8}, {8, 10}, {10, 10}, {10, 12}, {12, 12}} {
+	for _, tt := range [][2]int{{4, 0}, {6, 0}, {8, 0}, {10, 0}, {2, 4}, {4, 4}, {4, 6}, {4, 8}, {6, 6}, {6, 8}, {8, 8}, {8, 10}, {10, 10}} {
 		t := tt[0]
 		c := cfg
 		c.Thresholds = map[string]photo.Threshold{}

@@ -47,7 +47,7 @@ type Config struct {
 
 // ROIShift is how far (as a fraction of the image) the shifted ROI hashes
 // move the region.
-const ROIShift = 0.025
+const ROIShift = 0.0125
 
 // Rect is a region as fractions (0..1) of the image width and height.
 type Rect struct {
