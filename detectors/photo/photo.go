@@ -3,6 +3,7 @@ package photo
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -276,15 +277,32 @@ func IsTransient(err error) bool {
 }
 
 // Prepare fetches and hashes ev's documents that carry no precomputed
-// pHash, and keeps the results for Observe. It returns an error for which
-// IsTransient is true when a document could not be fetched or hashed for a
-// reason that may pass: the pipeline should retry the event rather than
-// flag the registration. Safe for concurrent use.
-func (d *Detector) Prepare(ctx context.Context, ev *event.Event) error {
-	if !hasDocs(ev) || d.fetch == nil {
-		return nil
+// pHash, keeps the results for Observe and returns them as JSON (nil when
+// there was nothing to do) for the pipeline to store with the event, so
+// that a rebuild hands them back through Restore without refetching
+// (pipeline.Preparer). It returns an error, for which IsTransient is true,
+// when a document could not be fetched or hashed for a reason that may
+// pass: the pipeline retries the batch rather than flag the registration.
+// A permanent problem with a document is part of the result (it becomes a
+// signal), not an error. Safe for concurrent use.
+func (d *Detector) Prepare(ctx context.Context, ev *event.Event) (json.RawMessage, error) {
+	if !hasDocs(ev) || d.fetch == nil || !d.needsAnyFetch(ev) {
+		return nil, nil
 	}
 	res, err := d.compute(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.prepared[ev.EventID] = res
+	d.mu.Unlock()
+	return encodeResults(ev, res)
+}
+
+// Restore takes back what Prepare returned for ev (after a restart), so
+// that the next Observe of ev reaches the same state without IO.
+func (d *Detector) Restore(ev *event.Event, prepared json.RawMessage) error {
+	res, err := decodeResults(ev, prepared)
 	if err != nil {
 		return err
 	}

@@ -261,7 +261,7 @@ func TestPrecomputedAndPrepare(t *testing.T) {
 		t.Fatalf("fetched %d times for a precomputed document", f.calls)
 	}
 	e2 := ev("E2", 2, "R2", "ktp=p1")
-	if err := d.Prepare(context.Background(), e2); err != nil {
+	if _, err := d.Prepare(context.Background(), e2); err != nil {
 		t.Fatal(err)
 	}
 	calls := f.calls
@@ -274,7 +274,7 @@ func TestPrecomputedAndPrepare(t *testing.T) {
 	}
 	// A transient failure is returned by Prepare for the pipeline to retry.
 	f.errs["mem://flaky"] = &fetch.Error{Class: fetch.Transient, Reason: "http_status", URI: "mem://flaky"}
-	if err := d.Prepare(context.Background(), ev("E3", 3, "R3", "selfie=flaky")); !IsTransient(err) {
+	if _, err := d.Prepare(context.Background(), ev("E3", 3, "R3", "selfie=flaky")); !IsTransient(err) {
 		t.Errorf("Prepare: %v, want transient", err)
 	}
 	// No fetcher and no hashes: unavailable, not a crash.
@@ -313,5 +313,40 @@ func TestValidate(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// What Prepare returns, handed to another detector through Restore (a
+// rebuild after a restart, no fetcher), gives the same signals.
+func TestPrepareRestoreRoundTrip(t *testing.T) {
+	cfg := DefaultConfig() // with the KTP ROI: shifted hashes must survive the trip
+	cfg.Hash.Timeout = 5 * time.Minute
+	evs := []*event.Event{
+		ev("E1", 1, "R1", "ktp=p1", "selfie=p2"),
+		ev("E2", 2, "R2", "ktp=p1-q40", "selfie=missing"),
+		ev("E3", 3, "R3", "selfie=garbage", "ktp=p2-half"),
+	}
+	evs[2].Documents = append(evs[2].Documents, event.Document{Kind: "selfie", URI: "mem://x", PHash: "0123456789abcdef"})
+	live := New(cfg, newFake())
+	rebuilt := New(cfg) // no fetcher
+	var a, b []detectors.Signal
+	for _, e := range evs {
+		raw, err := live.Prepare(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = append(a, live.Observe(e)...)
+		if err := rebuilt.Restore(e, raw); err != nil {
+			t.Fatalf("Restore: %v (%s)", err, raw)
+		}
+		b = append(b, rebuilt.Observe(e)...)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if len(a) < 4 || string(ja) != string(jb) {
+		t.Fatalf("live %s\nrebuilt %s", ja, jb)
+	}
+	if err := rebuilt.Restore(evs[0], json.RawMessage(`{"docs":[]}`)); err == nil {
+		t.Error("Restore accepted a document count mismatch")
 	}
 }
