@@ -76,8 +76,11 @@ type LimitsConfig struct {
 	MaxKeys int
 	// IdleTTL evicts keys without events for this long (event time).
 	IdleTTL time.Duration
-	// MaxMembers caps the registrations remembered per key and window;
-	// distinct counts stay exact up to ExactDistinct, then HyperLogLog.
+	// MaxMembers caps the registrations remembered per key and window (the
+	// earliest in event order). Distinct counts stay exact up to
+	// ExactDistinct, then use a HyperLogLog (about 3% error): heavy keys
+	// are judged on counts far above the small numbers where exactness
+	// matters, and the sketch keeps a busy window at 1 KiB per set.
 	MaxMembers    int
 	ExactDistinct int
 	// EvidenceMembers caps the registration ids listed in one signal.
@@ -85,7 +88,7 @@ type LimitsConfig struct {
 }
 
 // DefaultConfig: 1-minute and 1-hour windows, 2 minutes of lateness,
-// 2-hour baseline half-life, 30 minutes of warm-up, alpha 1e-6.
+// 2-hour baseline half-life, 10 minutes of warm-up, alpha 1e-6.
 func DefaultConfig() Config {
 	return Config{
 		Windows:         []time.Duration{time.Minute, time.Hour},
@@ -93,7 +96,7 @@ func DefaultConfig() Config {
 		MaxJump:         6 * time.Hour,
 		FutureStreak:    1000,
 		HalfLife:        2 * time.Hour,
-		Warmup:          30 * time.Minute,
+		Warmup:          10 * time.Minute,
 		Alpha:           1e-6,
 		AlphaExtend:     0.02,
 		MinCount:        5,
@@ -101,7 +104,7 @@ func DefaultConfig() Config {
 		Stream:          StreamConfig{Enabled: true, Z: 6, MinRatio: 2},
 		Ring:            RingConfig{MinSize: 10, MaxMembers: 200},
 		Limits: LimitsConfig{MaxKeys: 4_000_000, IdleTTL: 6 * time.Hour,
-			MaxMembers: 2048, ExactDistinct: 8192, EvidenceMembers: 50},
+			MaxMembers: 2048, ExactDistinct: 64, EvidenceMembers: 50},
 	}
 }
 
@@ -169,8 +172,8 @@ func (c Config) Validate() error {
 	if l.MaxMembers < 1 {
 		bad("limits.max_members: must be >= 1, got %d", l.MaxMembers)
 	}
-	if l.ExactDistinct < l.MaxMembers {
-		bad("limits.exact_distinct: must be >= limits.max_members, got %d", l.ExactDistinct)
+	if l.ExactDistinct < 8 {
+		bad("limits.exact_distinct: must be >= 8, got %d", l.ExactDistinct)
 	}
 	if l.EvidenceMembers < 1 {
 		bad("limits.evidence_members: must be >= 1, got %d", l.EvidenceMembers)

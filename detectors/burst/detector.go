@@ -23,7 +23,7 @@ const KindRing = "proxy_ring"
 // BurstKind is the signal kind of a burst on a key class.
 func BurstKind(c Class) string { return c.String() + "_burst" }
 
-const maxSizes = 4
+const maxSizes = 2
 
 // Stats are counters for metrics; the pipeline reads them after Observe.
 type Stats struct {
@@ -60,6 +60,9 @@ type Detector struct {
 	stream    *keyState
 	stats     Stats
 	kb        keyBuf
+	// seen holds the event ids of two generations of the longest window,
+	// enough to recognise a replay of any event whose windows are open.
+	seen, seenPrev map[uint64]struct{}
 }
 
 // classStats are the decayed baselines of one window length.
@@ -77,16 +80,15 @@ type keyState struct {
 	key      string
 	hist     [maxSizes]float64 // decayed history of this key's counts
 	histAt   [maxSizes]int64
-	open     [maxSizes][]*window
+	open     []*window         // open windows of every length
 	prev     [maxSizes]*window // the last judged window if it may join an episode
 	lastSeen int64
 	ring     *ring
-	busy     int // open windows
 }
 
 type member struct {
 	at        int64
-	eventID   string
+	evh       uint64 // event id hash: the tie-break of the event order here
 	reg       string
 	nik, mail uint64
 }
@@ -99,9 +101,9 @@ func memberLess(a, b member) int {
 		return 1
 	}
 	switch {
-	case a.eventID < b.eventID:
+	case a.evh < b.evh:
 		return -1
-	case a.eventID > b.eventID:
+	case a.evh > b.evh:
 		return 1
 	}
 	return 0
@@ -109,9 +111,9 @@ func memberLess(a, b member) int {
 
 type window struct {
 	idx       int64
-	events    distinct
+	size      int // index into Detector.sizes
+	events    int // submissions (replays are dropped before counting)
 	niks      distinct
-	mails     distinct
 	members   []member
 	truncated int
 	// set when judged
@@ -135,6 +137,7 @@ func New(cfg Config) *Detector {
 		d.keys[c] = map[string]*keyState{}
 	}
 	d.stream = &keyState{class: ClassStream}
+	d.seen, d.seenPrev = map[uint64]struct{}{}, map[uint64]struct{}{}
 	return d
 }
 
@@ -203,8 +206,15 @@ func (d *Detector) add(ev *event.Event, t int64) []detectors.Signal {
 	d.stats.Submissions++
 	kb := &d.kb
 	kb.fill(ev)
-	m := member{at: t, eventID: ev.EventID, reg: ev.RegistrationID, nik: hash64(ev.NIK), mail: hash64(canonicalEmail(ev.Email))}
 	evh := hash64(ev.EventID)
+	if _, ok := d.seen[evh]; ok {
+		return nil // a replay changes nothing
+	}
+	if _, ok := d.seenPrev[evh]; ok {
+		return nil
+	}
+	d.seen[evh] = struct{}{}
+	m := member{at: t, evh: evh, reg: ev.RegistrationID, nik: hash64(ev.NIK), mail: hash64(canonicalEmail(ev.Email))}
 	var idx [maxSizes]int64
 	late := false
 	live := [maxSizes]bool{}
@@ -267,24 +277,20 @@ func (d *Detector) key(c Class, v string, t int64) *keyState {
 
 func (d *Detector) count(k *keyState, i int, idx int64, evh uint64, m member) {
 	var w *window
-	for _, o := range k.open[i] {
-		if o.idx == idx {
+	for _, o := range k.open {
+		if o.idx == idx && o.size == i {
 			w = o
 			break
 		}
 	}
 	if w == nil {
-		w = &window{idx: idx}
-		k.open[i] = append(k.open[i], w)
-		k.busy++
+		w = &window{idx: idx, size: i}
+		k.open = append(k.open, w)
 		d.touched[i][idx] = append(d.touched[i][idx], k)
 	}
 	lim := d.cfg.Limits
-	if !w.events.add(evh, lim.ExactDistinct) {
-		return // the same event again: replays change nothing
-	}
+	w.events++
 	w.niks.add(m.nik, lim.ExactDistinct)
-	w.mails.add(m.mail, lim.ExactDistinct)
 	// Keep the earliest MaxMembers in event order (not in arrival order),
 	// so that which registrations a truncated window signals is
 	// order-independent too.
@@ -315,6 +321,7 @@ func (d *Detector) advance(wm int64) []detectors.Signal {
 			if i == len(d.sizes)-1 {
 				// Sweep at window ends, not at arrival-dependent times.
 				d.sweep(d.nextClose[i] * s)
+				d.seenPrev, d.seen = d.seen, make(map[uint64]struct{}, len(d.seen))
 			}
 		}
 	}
@@ -345,13 +352,12 @@ func (d *Detector) advance(wm int64) []detectors.Signal {
 }
 
 func takeWindow(k *keyState, i int, idx int64) *window {
-	for j, o := range k.open[i] {
-		if o.idx == idx {
-			k.open[i] = slices.Delete(k.open[i], j, j+1)
-			if len(k.open[i]) == 0 {
-				k.open[i] = nil
+	for j, o := range k.open {
+		if o.idx == idx && o.size == i {
+			k.open = slices.Delete(k.open, j, j+1)
+			if len(k.open) == 0 {
+				k.open = nil
 			}
-			k.busy--
 			return o
 		}
 	}
@@ -403,14 +409,29 @@ func (d *Detector) close(i int, idx int64) []detectors.Signal {
 	var out []detectors.Signal
 	var sumMass, sumN [nClass]int64
 	logAlpha, logExt := math.Log10(d.cfg.Alpha), math.Log10(d.cfg.AlphaExtend)
+	// First pass: this window's counts, and per class the mean count of an
+	// active key in this very window (the cross-sectional baseline that
+	// personal classes use before any history exists).
+	type judged struct {
+		k *keyState
+		w *window
+	}
+	js := make([]judged, 0, len(keys))
+	var nowMass, nowN [nClass]int64
 	for _, k := range keys {
 		w := takeWindow(k, i, idx)
 		if w == nil {
 			continue
 		}
+		w.x = w.niks.count()
+		nowMass[k.class] += int64(w.x)
+		nowN[k.class]++
+		js = append(js, judged{k, w})
+	}
+	for _, j := range js {
+		k, w := j.k, j.w
 		d.stats.WindowsClosed++
-		x := w.niks.count()
-		w.x = x
+		x := w.x
 		// hk is this key's history as of the previous window, like the
 		// class baselines it is compared with.
 		hk := 0.0
@@ -422,25 +443,31 @@ func (d *Detector) close(i int, idx int64) []detectors.Signal {
 		personal := personalClass[k.class]
 		if !warm && !personal && x >= 2 {
 			// Learning, not judging: a key may teach its history at most
-			// warmupClip times what a typical key of its class gets now,
-			// so a farm already running at start-up is not learnt as
-			// normal, while a busy carrier NAT block (a few times the
-			// typical key) is learnt in full.
+			// warmupClip times what it or a typical key of its class
+			// would expect now, so a farm that starts during the warm-up
+			// is not learnt as normal, while Gmail or a busy carrier NAT
+			// block (heavy from the first window on) is learnt in full.
 			if n := cs.n[k.class]; n > 0 && tbar > 0 {
-				clip := warmupClip * max(1, cs.mass[k.class]/n*float64(T)/tbar)
+				own := 0.0
+				if cs.streamHist > 0 {
+					own = float64(T) * hk / cs.streamHist
+				}
+				clip := warmupClip * max(1, own, cs.mass[k.class]/n*float64(T)/tbar)
 				if float64(x) > clip {
 					contrib = clip
 					cm = int64(math.Ceil(clip))
 				}
 			}
 		}
-		if (warm || (personal && cs.wins > 0)) && x >= 2 {
+		if (warm || personal) && x >= 2 {
 			lam := 0.0
 			if cs.streamHist > 0 && !personal {
 				lam = float64(T) * hk / cs.streamHist
 			}
 			if n := cs.n[k.class]; n > 0 && tbar > 0 {
 				lam = max(lam, cs.mass[k.class]/n*float64(T)/tbar)
+			} else if personal && nowN[k.class] > 0 {
+				lam = max(lam, float64(nowMass[k.class])/float64(nowN[k.class]))
 			}
 			lam = max(lam, 0.05)
 			w.lambda = lam
@@ -536,9 +563,9 @@ func (d *Detector) burstSignals(k *keyState, i int, w *window) []detectors.Signa
 		"window_start":        start.Format(time.RFC3339),
 		"window_end":          end.Format(time.RFC3339),
 		"window_seconds":      int(size / 1000),
-		"count":               w.events.count(),
+		"count":               w.events,
 		"distinct_identities": w.x,
-		"distinct_emails":     w.mails.count(),
+		"distinct_emails":     distinctMails(w.members),
 		"baseline":            round3(w.lambda),
 		"ratio":               round3(float64(w.x) / w.lambda),
 		"p_value":             math.Pow(10, w.log10p),
@@ -637,7 +664,7 @@ func (d *Detector) sweep(wm int64) {
 	ttl := d.cfg.Limits.IdleTTL.Milliseconds()
 	for c := range d.keys {
 		for v, k := range d.keys[c] {
-			if k.busy == 0 && k.lastSeen < wm-ttl {
+			if len(k.open) == 0 && k.lastSeen < wm-ttl {
 				delete(d.keys[c], v)
 				d.nkeys--
 				d.stats.EvictedIdle++
@@ -653,7 +680,7 @@ func (d *Detector) evictCap() {
 	var seen []int64
 	for c := range d.keys {
 		for _, k := range d.keys[c] {
-			if k.busy == 0 {
+			if len(k.open) == 0 {
 				seen = append(seen, k.lastSeen)
 			}
 		}
@@ -666,11 +693,20 @@ func (d *Detector) evictCap() {
 	cut := seen[min(need, len(seen))-1]
 	for c := range d.keys {
 		for v, k := range d.keys[c] {
-			if k.busy == 0 && k.lastSeen <= cut {
+			if len(k.open) == 0 && k.lastSeen <= cut {
 				delete(d.keys[c], v)
 				d.nkeys--
 				d.stats.EvictedCap++
 			}
 		}
 	}
+}
+
+// distinctMails counts canonical emails among the remembered members.
+func distinctMails(ms []member) int {
+	seen := make(map[uint64]struct{}, len(ms))
+	for _, m := range ms {
+		seen[m.mail] = struct{}{}
+	}
+	return len(seen)
 }

@@ -27,9 +27,13 @@
 // therefore every key's lambda at once: it is not a burst. One /24 or one
 // device taking far more than its share is. Classes whose keys belong to
 // one person (device, /64, phone block) are judged against the class
-// baseline alone, from the first window; shared classes (IP, /24, user
-// agent, email domain, region) have heavy organic keys (carrier NAT, Gmail)
-// and wait Warmup for their own history. A flagged window teaches the
+// baseline alone, from the first window (before any history: the mean of
+// the class's active keys in the same window); shared classes (IP, /24,
+// user agent, email domain, region) have heavy organic keys (carrier NAT,
+// Gmail) and wait Warmup for their own history, during which one window
+// may teach a key at most 4 times what it or a typical key would expect
+// (so a farm starting then is not learnt as normal, but it is not judged
+// either: the blind spot is the first Warmup of stream). A flagged window teaches the
 // baselines only its expected count, so a farm does not become normal by
 // persisting. Windows next to a burst join it at the looser AlphaExtend
 // (hysteresis), so an episode's edges are kept. The whole stream is judged
@@ -50,7 +54,8 @@
 // stream_burst) goes to every registration in a flagged window, Key
 // "<class>:<key>@<window start>/<length>", evidence: key_class, key,
 // window_start, window_end, window_seconds, count (submissions),
-// distinct_identities, distinct_emails, baseline, ratio, p_value, score
+// distinct_identities, distinct_emails (among remembered members),
+// baseline, ratio, p_value, score
 // (-log10 p), members (first EvidenceMembers registration ids in event
 // order), members_total, approximate (distinct count from HyperLogLog).
 // Kind proxy_ring, Key "<device|phone>:<key>", evidence: key_class, key,
@@ -74,8 +79,9 @@
 // than MaxJump ahead of the stream is ignored (Stats.Future) so that one
 // bad timestamp cannot close every window.
 //
-// Replaying an event changes nothing (windows and rings count distinct
-// event ids and NIKs). After a restart the detector is rebuilt by replaying
+// Replaying an event changes nothing: event ids are remembered for two
+// generations of the longest window (a replay of anything older is late
+// anyway) and rings count distinct registrations. After a restart the detector is rebuilt by replaying
 // the last IdleTTL of events; the warm-up and the personal-class baselines
 // mean a rebuild raises no false burst at start-up.
 //
