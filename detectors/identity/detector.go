@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/waspada/waspada/detectors"
 	"github.com/waspada/waspada/pipeline/event"
@@ -518,11 +517,4 @@ func sortDedup(s []detectors.Signal) []detectors.Signal {
 		}
 	}
 	return out
-}
-
-// MemoryBytes estimates the bytes held by the state (arena, pages, groups);
-// map overhead is not included. The benchmark measures the real heap.
-func (d *Detector) MemoryBytes() int {
-	n := d.ar.size() + len(d.pages)*pageSize*int(unsafe.Sizeof(reg{}))
-	return n
 }
