@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -178,11 +177,13 @@ type Detector struct {
 
 	idx     *mih.Index
 	docs    []doc
-	byKey   map[string]int32 // event id + "\x00" + index -> doc id, or -1-failure index
-	bySHA   map[[32]byte][]uint32
+	byEvent map[string]uint64   // event id -> first slot << 8 | number of documents
+	slots   []int32             // doc id, or -1-failure index, per document of each event
+	bySHA   map[[32]byte]uint32 // newest doc id + 1 with these bytes; older ones chain through doc.nextSHA
+	kinds   map[string]string   // interned document kinds
 	fails   []failure
 	failBy  map[failKey][]int32 // failure ids in insertion order
-	usable  map[failKey]bool    // registration has a decodable document of this kind
+	usable  map[uint64]struct{} // usableKey: registration has a decodable document of this kind
 	pairs   map[pairKey]*pairState
 	byReg   map[string][]pairKey // pair states each registration is part of
 	shifts  []uint64             // ROI pHash shifts of the document being inserted
@@ -199,6 +200,7 @@ type doc struct {
 	index    int
 	sha      [32]byte
 	hasSHA   bool
+	nextSHA  uint32 // previous doc id + 1 with the same SHA-256, 0 for none
 	phash    uint64
 	dhash    uint64
 	roi      uint64
@@ -225,10 +227,11 @@ func New(cfg Config, fetcher ...Fetcher) *Detector {
 		cfg:      cfg,
 		prepared: map[string][]Result{},
 		idx:      mih.New(cfg.Index),
-		byKey:    map[string]int32{},
-		bySHA:    map[[32]byte][]uint32{},
+		byEvent:  map[string]uint64{},
+		bySHA:    map[[32]byte]uint32{},
+		kinds:    map[string]string{},
 		failBy:   map[failKey][]int32{},
-		usable:   map[failKey]bool{},
+		usable:   map[uint64]struct{}{},
 		pairs:    map[pairKey]*pairState{},
 		byReg:    map[string][]pairKey{},
 		outcomes: map[string]int64{},
@@ -409,16 +412,27 @@ func (d *Detector) ObserveResults(ev *event.Event, res []Result) []detectors.Sig
 		return nil
 	}
 	t := newTouched()
-	for i, edoc := range ev.Documents {
-		key := ev.EventID + "\x00" + strconv.Itoa(i)
-		id, seen := d.byKey[key]
+	// One map entry per event (its key shares the event id string the
+	// documents keep anyway); the documents' ids are consecutive slots.
+	slot, seen := d.byEvent[ev.EventID]
+	start, n := uint32(slot>>8), int(slot&0xFF)
+	if !seen {
+		n = min(len(ev.Documents), 0xFF)
+		start = uint32(len(d.slots))
+		d.slots = append(d.slots, make([]int32, n)...)
+		d.byEvent[ev.EventID] = uint64(start)<<8 | uint64(n)
+	}
+	for i, edoc := range ev.Documents[:min(n, len(ev.Documents))] {
+		var id int32
 		if !seen {
 			var r Result
 			if i < len(res) {
 				r = res[i]
 			}
 			id = d.insert(ev, i, edoc, r, t)
-			d.byKey[key] = id
+			d.slots[start+uint32(i)] = id
+		} else {
+			id = d.slots[start+uint32(i)]
 		}
 		if id < 0 {
 			f := d.fails[-1-id]
@@ -442,7 +456,12 @@ func (d *Detector) ObserveResults(ev *event.Event, res []Result) []detectors.Sig
 func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result, t *touched) int32 {
 	order := ev.Order()
 	var dc doc
-	dc.reg, dc.kind, dc.uri, dc.order, dc.index = ev.RegistrationID, edoc.Kind, edoc.URI, order, i
+	kind, ok := d.kinds[edoc.Kind]
+	if !ok {
+		kind = strings.Clone(edoc.Kind)
+		d.kinds[kind] = kind
+	}
+	dc.reg, dc.kind, dc.uri, dc.order, dc.index = ev.RegistrationID, kind, edoc.URI, order, i
 	if !needsFetch(edoc) {
 		dc.phash, _ = parsePHash(edoc.PHash)
 		dc.flags = hasPHash
@@ -480,14 +499,15 @@ func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result,
 	id := uint32(len(d.docs))
 	d.docs = append(d.docs, dc)
 	if dc.hasSHA {
-		d.bySHA[dc.sha] = append(d.bySHA[dc.sha], id)
+		d.docs[id].nextSHA = d.bySHA[dc.sha]
+		d.bySHA[dc.sha] = id + 1
 	}
 	if dc.searched {
 		d.idx.Insert(dc.phash, id)
 	}
-	uk := failKey{dc.reg, dc.kind, ""}
-	if !d.usable[uk] {
-		d.usable[uk] = true
+	uk := usableKey(dc.reg, dc.kind)
+	if _, ok := d.usable[uk]; !ok {
+		d.usable[uk] = struct{}{}
 		for _, sk := range []string{KindUnavailable, KindUndecodable} {
 			if k := (failKey{dc.reg, dc.kind, sk}); len(d.failBy[k]) > 0 {
 				t.fails[k] = true
@@ -545,7 +565,8 @@ func (d *Detector) match(id uint32, t *touched) {
 	me := &d.docs[id]
 	seen := map[uint32]bool{id: true}
 	if me.hasSHA {
-		for _, o := range d.bySHA[me.sha] {
+		for o1 := d.bySHA[me.sha]; o1 != 0; o1 = d.docs[o1-1].nextSHA {
+			o := o1 - 1
 			if seen[o] {
 				continue
 			}
@@ -683,4 +704,19 @@ func (d *Detector) relate(id, o uint32, dist, dd, rd, rdd int, exact bool, t *to
 	if ps.n == 1 || d.better(m, ps.best) {
 		ps.best = m
 	}
+}
+
+// usableKey is a 64-bit FNV-1a of registration and kind: one small map
+// entry per document instead of two strings (a collision could only set
+// has_usable_document wrongly in failure evidence).
+func usableKey(reg, kind string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(reg); i++ {
+		h = (h ^ uint64(reg[i])) * 1099511628211
+	}
+	h = (h ^ 0) * 1099511628211
+	for i := 0; i < len(kind); i++ {
+		h = (h ^ uint64(kind[i])) * 1099511628211
+	}
+	return h
 }

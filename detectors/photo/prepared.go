@@ -2,8 +2,8 @@ package photo
 
 import (
 	"encoding/hex"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 

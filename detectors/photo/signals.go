@@ -31,7 +31,7 @@ type pairState struct {
 
 type failKey struct {
 	reg, kind string
-	signal    string // KindUnavailable or KindUndecodable ("" for the usable map)
+	signal    string // KindUnavailable or KindUndecodable
 }
 
 type failure struct {
@@ -168,7 +168,7 @@ func (d *Detector) failSignal(k failKey) detectors.Signal {
 		"uris":                uris,
 		"last_reason":         last.reason,
 		"last_detail":         last.detail,
-		"has_usable_document": d.usable[failKey{k.reg, k.kind, ""}],
+		"has_usable_document": d.hasUsable(k.reg, k.kind),
 	}
 	return detectors.Signal{RegistrationID: k.reg, Detector: Name, Kind: k.signal, Key: k.kind, Evidence: ev}
 }
@@ -186,4 +186,9 @@ func parsePHash(s string) (uint64, error) {
 		return 0, errors.New("want 16 hex digits")
 	}
 	return strconv.ParseUint(s, 16, 64)
+}
+
+func (d *Detector) hasUsable(reg, kind string) bool {
+	_, ok := d.usable[usableKey(reg, kind)]
+	return ok
 }
