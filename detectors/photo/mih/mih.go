@@ -124,6 +124,7 @@ type Index struct {
 	masks     map[[2]int][]uint32
 	late      []uint64 // scratch: matches found through tables 1 and 2
 	spans     []uint64 // scratch: bucket bounds of one table's probes
+	sink      uint64   // keeps the touch loads alive
 }
 
 // New returns an empty index.
@@ -337,11 +338,19 @@ func (x *Index) probe(s *segment, pq uint64, r int, st *Stats, fn func(uint64, u
 		// the CPU overlaps their cache misses instead of taking them one
 		// bucket scan at a time.
 		spans := x.spans[:0]
+		var touch uint64
 		for _, m := range x.maskList(s.kb, rad[t]) {
 			k := qk[t] ^ m
-			spans = append(spans, uint64(off[k])<<32|uint64(off[k+1]))
+			lo, hi := off[k], off[k+1]
+			if lo < hi {
+				// Touch the bucket's first line now so that its miss, too,
+				// overlaps with the other probes' instead of stalling the scan.
+				touch += codes[lo]
+			}
+			spans = append(spans, uint64(lo)<<32|uint64(hi))
 		}
 		x.spans = spans
+		x.sink += touch
 		st.Probes += len(spans)
 		for _, sp := range spans {
 			lo, hi := uint32(sp>>32), uint32(sp)
