@@ -84,6 +84,9 @@ type keyState struct {
 	prev     [maxSizes]*window // the last judged window if it may join an episode
 	lastSeen int64
 	ring     *ring
+	// the first registration of a device or phone, until a ring exists
+	firstReg            string
+	firstNIK, firstName uint64
 }
 
 type member struct {
@@ -616,12 +619,23 @@ func (d *Detector) ringStep(size int) int {
 }
 
 func (d *Detector) ringAdd(k *keyState, m member, name uint64) []detectors.Signal {
+	exact := d.cfg.Limits.ExactDistinct
 	r := k.ring
 	if r == nil {
+		// Most devices and phones carry one person: keep that person inline
+		// and build a ring only when a second registration shows up.
+		if k.firstReg == "" || k.firstReg == m.reg {
+			k.firstReg, k.firstNIK, k.firstName = m.reg, m.nik, name
+			return nil
+		}
 		r = &ring{}
 		k.ring = r
+		r.regSet.add(hash64(k.firstReg), exact)
+		r.niks.add(k.firstNIK, exact)
+		r.names.add(k.firstName, exact)
+		r.regs = append(r.regs, k.firstReg)
+		k.firstReg = ""
 	}
-	exact := d.cfg.Limits.ExactDistinct
 	newReg := r.regSet.add(hash64(m.reg), exact)
 	r.niks.add(m.nik, exact)
 	r.names.add(name, exact)

@@ -7,7 +7,10 @@ import (
 	"github.com/waspada/waspada/pipeline/sim"
 )
 
-var evalEvents = flag.Int("eval.events", 0, "run TestEvaluateWave on a wave of this many events (about 3.4 events per registration)")
+var (
+	evalEvents = flag.Int("eval.events", 0, "run TestEvaluateWave on a wave of this many events (about 5.3 events per registration)")
+	evalRate   = flag.Float64("eval.rate", 0, "with eval.events: the wave's mean organic registrations per second (default sim.DefaultConfig)")
+)
 
 func TestEvaluateWave(t *testing.T) {
 	sc := sim.DefaultConfig()
@@ -16,6 +19,9 @@ func TestEvaluateWave(t *testing.T) {
 	if *evalEvents > 0 {
 		sc = sim.DefaultConfig()
 		sc.Events = *evalEvents
+		if *evalRate > 0 {
+			sc.MeanRate = *evalRate
+		}
 	} else if testing.Short() {
 		t.Skip("evaluation is slow")
 	}
