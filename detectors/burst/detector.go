@@ -28,7 +28,7 @@ const maxSizes = 2
 // Stats are counters for metrics; the pipeline reads them after Observe.
 type Stats struct {
 	Events        int64 // events observed
-	Submissions   int64 // registration.submitted events counted
+	Submissions   int64 // registration.submitted events counted (replays excluded)
 	Late          int64 // submissions whose window (of some length) had closed
 	Future        int64 // events ignored for being more than MaxJump ahead
 	Keys          int   // keys held now
@@ -206,7 +206,6 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (d *Detector) add(ev *event.Event, t int64) []detectors.Signal {
-	d.stats.Submissions++
 	kb := &d.kb
 	kb.fill(ev)
 	evh := hash64(ev.EventID)
@@ -217,6 +216,7 @@ func (d *Detector) add(ev *event.Event, t int64) []detectors.Signal {
 		return nil
 	}
 	d.seen[evh] = struct{}{}
+	d.stats.Submissions++
 	m := member{at: t, evh: evh, reg: ev.RegistrationID, nik: hash64(ev.NIK), mail: hash64(canonicalEmail(ev.Email))}
 	var idx [maxSizes]int64
 	late := false

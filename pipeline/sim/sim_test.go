@@ -290,3 +290,76 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// Every bot pattern is planted, labelled with its group, with the traits
+// that define it.
+func TestBotPatterns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Events, cfg.MeanRate = 150000, 1
+	evs, labs, _ := generate(t, cfg)
+	type group struct {
+		regs                            map[string]bool
+		ip24s, devices, phones, regions map[string]bool
+	}
+	groups := map[string]*group{}
+	for i, ev := range evs {
+		l := labs[i]
+		if ev.Type != event.Submitted || !slices.Contains(BotKinds, firstKind(l)) {
+			continue
+		}
+		if !l.Fraud || l.Group == "" {
+			t.Fatalf("bot event %s labelled %+v", ev.EventID, l)
+		}
+		g := groups[l.Group]
+		if g == nil {
+			g = &group{map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}}
+			groups[l.Group] = g
+		}
+		g.regs[ev.RegistrationID] = true
+		g.ip24s[ev.IP[:strings.LastIndexByte(ev.IP, '.')+1]] = true
+		g.devices[ev.DeviceID] = true
+		g.phones[ev.Phone[:len(ev.Phone)-3]] = true
+		g.regions[ev.RegionCode] = true
+	}
+	seen := map[string]int{}
+	for name, g := range groups {
+		kind := "bot_" + name[:strings.LastIndexByte(name, '-')]
+		if name[:4] == "joki" {
+			kind = KindJokiRing
+		}
+		seen[kind]++
+		n := len(g.regs)
+		switch kind {
+		case KindBotSlash24:
+			if len(g.ip24s) != 1 || len(g.devices) < n*9/10 {
+				t.Errorf("%s: %d /24s, %d devices for %d registrations", name, len(g.ip24s), len(g.devices), n)
+			}
+		case KindBotRotatingIP:
+			if len(g.devices) != 1 || len(g.ip24s) < 2 {
+				t.Errorf("%s: %d devices, %d /24s", name, len(g.devices), len(g.ip24s))
+			}
+		case KindBotSlowDrip:
+			if len(g.phones) != 1 || len(g.devices) != n {
+				t.Errorf("%s: %d phone blocks, %d devices for %d", name, len(g.phones), len(g.devices), n)
+			}
+		case KindJokiRing:
+			if len(g.devices) != 1 || len(g.regions) != 1 {
+				t.Errorf("%s: %d devices, %d regions", name, len(g.devices), len(g.regions))
+			}
+		default:
+			t.Errorf("unknown group %s", name)
+		}
+	}
+	for _, k := range BotKinds {
+		if seen[k] == 0 {
+			t.Errorf("no %s planted in %d events", k, len(evs))
+		}
+	}
+}
+
+func firstKind(l Label) string {
+	if len(l.Kinds) == 0 {
+		return ""
+	}
+	return l.Kinds[0]
+}
