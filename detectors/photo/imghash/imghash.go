@@ -271,14 +271,20 @@ func decodeSync(data []byte, format string, maxPixels int64) decoded {
 		if err == nil && min(dc.Width, dc.Height) >= smallSide {
 			return decoded{img: dc.Gray, path: "dc"}
 		}
+		var small *jpegdc.Image
 		if err == nil {
-			err = jpegdc.ErrUnsupported // small: full decode below
+			small, err = dc, jpegdc.ErrUnsupported // small: full decode below
 		}
 		if !errors.Is(err, jpegdc.ErrUnsupported) {
 			return decoded{err: classify(err, "jpeg")}
 		}
 		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil {
+			if small != nil {
+				// image/jpeg rejects some valid files (progressive with
+				// restart markers); the DC plane is good enough.
+				return decoded{img: small.Gray, path: "dc"}
+			}
 			return decoded{err: classify(err, "jpeg")}
 		}
 		return decoded{img: img, path: "full"}

@@ -44,6 +44,10 @@ func TestHashOutcomes(t *testing.T) {
 	garbledJPEG := bytes.Clone(goodJPEG)
 	dht := bytes.Index(garbledJPEG, []byte{0xFF, 0xC4})
 	garbledJPEG[dht+4] = 0x7F // DHT class/id out of range
+	goRejects, err := os.ReadFile("../jpegdc/testdata/gofails/restart-prog420.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	lossless := bytes.Clone(goodJPEG)
 	lossless[bytes.Index(lossless, []byte{0xFF, 0xC0})+1] = 0xC3
 
@@ -56,6 +60,7 @@ func TestHashOutcomes(t *testing.T) {
 		{"jpeg-dc", goodJPEG, "", "dc"},
 		{"jpeg-small-full", synth.JPEG(synth.Photo(200, 100, 2), 85), "", "full"},
 		{"png", goodPNG, "", "full"},
+		{"small-jpeg-image/jpeg-rejects", goRejects, "", "dc"},
 		{"empty", nil, ReasonEmpty, ""},
 		{"too-large", make([]byte, cfg.MaxBytes+1), ReasonTooLarge, ""},
 		{"text", []byte("hello, this is not an image"), ReasonUnknownFormat, ""},

@@ -778,6 +778,8 @@ func (d *decoder) scanErr(err error) error {
 
 func (d *decoder) handleRestart(count *int) error {
 	d.resetBits()
+	// Zero bits fed while prefetching past the marker are not truncation.
+	d.zeros = 0
 	// Expect RSTn at d.pos; tolerate fill bytes and garbage by searching.
 	for d.pos+1 < len(d.data) {
 		if d.data[d.pos] == 0xFF {
