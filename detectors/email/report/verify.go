@@ -245,11 +245,41 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 // Config returns the verifier's configuration.
 func (v *Verifier) Config() Config { return v.cfg }
 
-// Verify reads one RFC 5322 message and judges it. A rejection is a Verdict
-// with Accepted false and at least one Reason, and a nil error. The error is
-// non-nil only when no verdict could be reached: a *TemporaryError (DNS,
-// registration lookup or replay store failed: retry later) or a read error.
+// Verify reads one RFC 5322 message and judges it: Check, then Commit. A
+// rejection is a Verdict with Accepted false and at least one Reason, and a
+// nil error. The error is non-nil only when no verdict could be reached: a
+// *TemporaryError (DNS, registration lookup or replay store failed: retry
+// later) or a read error.
 func (v *Verifier) Verify(ctx context.Context, raw io.Reader) (Verdict, error) {
+	vd, err := v.Check(ctx, raw)
+	if err != nil || !vd.Accepted {
+		return vd, err
+	}
+	return v.Commit(ctx, vd)
+}
+
+// Commit records the accepted verdict's (registration, Message-ID) pair; a
+// pair seen before turns it into a replay rejection. Callers that must not
+// lose a report hand it to an idempotent sink (Report.ID is deterministic)
+// between Check and Commit, so that a sink failure can be retried.
+// With Skip.Replay, Commit returns vd unchanged.
+func (v *Verifier) Commit(ctx context.Context, vd Verdict) (Verdict, error) {
+	if !vd.Accepted || v.cfg.Skip.Replay {
+		return vd, nil
+	}
+	key := "reply\x00" + vd.RegistrationID + "\x00" + vd.MessageID
+	first, err := v.deps.Seen.MarkUsed(ctx, key, v.deps.Now().Add(v.cfg.MaxSignatureAge+v.cfg.MaxClockSkew))
+	if err != nil {
+		return vd, &TemporaryError{fmt.Errorf("replay store: %w", err)}
+	}
+	if !first {
+		return reject(vd, Replay, "message "+strconv.Quote(vd.MessageID)+" already reported for "+vd.RegistrationID), nil
+	}
+	return vd, nil
+}
+
+// Check runs every check except replay (see Commit).
+func (v *Verifier) Check(ctx context.Context, raw io.Reader) (Verdict, error) {
 	now := v.deps.Now()
 	var vd Verdict
 	msg, err := io.ReadAll(io.LimitReader(raw, v.cfg.MaxMessageBytes+1))
@@ -358,17 +388,6 @@ func (v *Verifier) Verify(ctx context.Context, raw io.Reader) (Verdict, error) {
 		}
 		if len(rs) > 0 {
 			return rejectAll(vd, rs), nil
-		}
-	}
-	// Replay last, so that a rejected message does not burn its slot.
-	if !v.cfg.Skip.Replay {
-		key := "reply\x00" + vd.RegistrationID + "\x00" + vd.MessageID
-		first, err := v.deps.Seen.MarkUsed(ctx, key, now.Add(v.cfg.MaxSignatureAge+v.cfg.MaxClockSkew))
-		if err != nil {
-			return vd, &TemporaryError{fmt.Errorf("replay store: %w", err)}
-		}
-		if !first {
-			return reject(vd, Replay, "message "+strconv.Quote(vd.MessageID)+" already reported for "+vd.RegistrationID), nil
 		}
 	}
 	vd.Accepted = true
