@@ -255,7 +255,8 @@ func (d *Detector) Name() string { return Name }
 
 // Outcomes counts what happened to each document observed: "hashed",
 // "precomputed", "unavailable.<reason>", "undecodable.<reason>",
-// "low_quality", "allow_listed". The pipeline exports them as metrics.
+// "low_quality", "allow_listed", "sha256_mismatch", and "index_capped"
+// (a query hit index.max_candidates). The pipeline exports them as metrics.
 func (d *Detector) Outcomes() map[string]int64 { return maps.Clone(d.outcomes) }
 
 // Len is the number of documents held.
@@ -577,7 +578,7 @@ func (d *Detector) match(id uint32, t *touched) {
 	if !me.searched {
 		return
 	}
-	d.idx.Search(me.phash, d.radius, func(_ uint64, o uint32, dist int) bool {
+	st := d.idx.Search(me.phash, d.radius, func(_ uint64, o uint32, dist int) bool {
 		if seen[o] {
 			return true
 		}
@@ -592,6 +593,12 @@ func (d *Detector) match(id uint32, t *touched) {
 		d.relate(id, o, dist, dd, rd, rdd, false, t)
 		return true
 	})
+	if st.Capped {
+		// A pathological cluster: matches may be missing. Counted so
+		// that operators see it; raise index.max_candidates or lower a
+		// threshold.
+		d.outcomes["index_capped"]++
+	}
 }
 
 func (d *Detector) threshold(a, b *doc) Threshold { return d.cfg.ThresholdFor(a.kind, b.kind) }

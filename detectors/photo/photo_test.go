@@ -15,7 +15,10 @@ import (
 	"github.com/waspada/waspada/detectors/photo/imghash"
 	"github.com/waspada/waspada/detectors/photo/internal/synth"
 	"github.com/waspada/waspada/pipeline/event"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fakeFetcher serves documents from memory; a small real implementation.
 type fakeFetcher struct {
