@@ -5,12 +5,15 @@
 // Files:
 //
 //	photo.go      Detector, Config, Prepare (IO: fetch + hash) and Observe (pure)
+//	prepared.go   the stored form of Prepare's results (pipeline.Preparer, Restore)
 //	signals.go    pair state and the evidence of each signal
 //	jpegdc/       DC-only JPEG decoder: a 1/8-scale grey image without IDCT
 //	imghash/      safe decoding (limits, typed outcomes) and the hashes
 //	fetch/        file://, http(s)://, data: with limits and transient/permanent errors
 //	mih/          multi-index hashing: sub-linear Hamming search at 10M hashes
+//	photocli/     `waspada photos hash|dedupe` (cmd/waspada/photos.go calls it)
 //	eval/         labelled-set builder (python3) and evaluation command
+//	README.md     API summary, benchmark/index/evaluation tables, known gaps
 //
 // Signals (Detector "photo"), all with Key = the other registration id
 // unless noted:
@@ -35,6 +38,8 @@
 //
 // IO: Prepare(ctx, ev) fetches and hashes the documents that carry no
 // precomputed hashes (concurrently, through a Fetcher, outside the
-// serialised Observe). Observe uses what Prepare stored, the precomputed
-// sha256/phash on the document, or, as a fallback, fetches synchronously.
+// serialised Observe) and returns the results as JSON for the pipeline to
+// store; Restore hands them back on a rebuild. Observe uses what Prepare or
+// Restore left, the precomputed sha256/phash on the document, or, as a
+// fallback, fetches synchronously.
 package photo
