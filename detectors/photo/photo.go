@@ -364,9 +364,10 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	res, ok := d.prepared[ev.EventID]
 	delete(d.prepared, ev.EventID)
 	d.mu.Unlock()
+	_, replay := d.byEvent[ev.EventID]
 	if !ok {
 		res = make([]Result, len(ev.Documents))
-		if d.needsAnyFetch(ev) {
+		if d.needsAnyFetch(ev) && !replay { // a replay needs no results
 			if d.fetch != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ObserveTimeout)
 				var err error

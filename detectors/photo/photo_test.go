@@ -272,6 +272,9 @@ func TestPrecomputedAndPrepare(t *testing.T) {
 	if f.calls != calls {
 		t.Error("Observe fetched again after Prepare")
 	}
+	if again := d.Observe(e2); f.calls != calls || len(again) != len(sig) {
+		t.Errorf("replay fetched (%d calls) or changed the signals (%d, was %d)", f.calls-calls, len(again), len(sig))
+	}
 	if len(sig) != 2 || sig[0].Kind != KindExact {
 		t.Errorf("signals %+v", sig)
 	}
