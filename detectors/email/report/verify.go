@@ -469,6 +469,9 @@ func (v *Verifier) judgeSignature(dns *cachedDNS, field string, ver *dkim.Verifi
 		sr.Problems = append(sr.Problems, Reason{c, detail + " (" + where + ")"})
 	}
 
+	if bits, ok := dns.rsaBits(sr.Selector + "._domainkey." + sr.Domain); ok {
+		sr.KeyBits = bits
+	}
 	if _, ok := tags["l"]; ok {
 		add(BodyLengthLimit, "l= tag leaves part of the body unsigned")
 	}
@@ -482,7 +485,7 @@ func (v *Verifier) judgeSignature(dns *cachedDNS, field string, ver *dkim.Verifi
 			// already reported from the tags
 		case strings.Contains(msg, "expired"):
 			add(Expired, msg)
-		case strings.Contains(msg, "hash algorithm too weak"):
+		case strings.Contains(msg, "hash algorithm too weak"), strings.Contains(msg, "key is too short"):
 			add(WeakKey, msg)
 		case strings.Contains(msg, "From field not signed"):
 			add(UnsignedHeaders, msg)
@@ -493,8 +496,7 @@ func (v *Verifier) judgeSignature(dns *cachedDNS, field string, ver *dkim.Verifi
 	}
 	sr.Valid = true
 	// Key size: go-msgauth accepts any RSA size.
-	if bits, ok := dns.rsaBits(sr.Selector + "._domainkey." + sr.Domain); ok {
-		sr.KeyBits = bits
+	if bits := sr.KeyBits; bits > 0 {
 		if bits < v.cfg.MinRSABits || bits < 1024 {
 			add(WeakKey, fmt.Sprintf("RSA key of %d bits, need %d", bits, max(v.cfg.MinRSABits, 1024)))
 		}

@@ -282,6 +282,8 @@ func TestVerifyRejects(t *testing.T) {
 			signers: []signer{{domain: "provider.example", selector: "weak", key: rsa1024}}}, nil, now, []Class{WeakKey}},
 		{"weak_key: RSA-2048 when 3072 is required", msg{headers: hdr(), body: body, signers: []signer{good}},
 			func(c *Config) { c.MinRSABits = 3072 }, now, []Class{WeakKey}},
+		{"weak_key: rsa-sha1 (RFC 8301)", msg{headers: hdr(), body: body, signers: []signer{good},
+			edit: func(s string) string { return strings.Replace(s, "a=rsa-sha256", "a=rsa-sha1", 1) }}, nil, now, []Class{WeakKey}},
 		{"too_many_signatures", msg{headers: hdr(), body: body, signers: many(5)}, nil, now, []Class{TooManySignatures}},
 		{"oversized_headers: field count", msg{headers: with(slices.Repeat([]string{"X-Pad: x"}, 300)...), body: body, signers: []signer{good}}, nil, now, []Class{OversizedHeaders}},
 		{"oversized_headers: bytes", msg{headers: with("X-Pad: " + strings.Repeat("y", 70<<10)), body: body, signers: []signer{good}}, nil, now, []Class{OversizedHeaders}},
