@@ -505,14 +505,14 @@ func (d *decoder) decodeHuff(h *huffman) (uint8, error) {
 // skipAC skips the AC coefficients of one baseline block. This is the hot
 // loop of the whole package: the bit buffer lives in locals (the compiler
 // keeps them in registers, not in *d), the common refill is inlined and
-// tops the buffer up to at least 56 bits, which is enough for two
-// symbols (at most 16 code bits + 10 magnitude bits each), so the refill
-// check runs once per two coefficients.
+// tops the buffer up to at least 57 bits, and symbols are then consumed
+// while at least 26 bits remain (the most one AC symbol takes: 16 code
+// bits + 10 magnitude bits), so a refill happens once per 4-5 symbols.
 func (d *decoder) skipAC(h *huffman) error {
 	acc, nbits := d.acc, d.nbits
 	skip := &h.skip
 	for k := 1; k < 64; {
-		if nbits < 56 {
+		if nbits < 57 {
 			refilled := false
 			if !d.marker && d.pos+8 <= len(d.data) {
 				x := binary.BigEndian.Uint64(d.data[d.pos:])
@@ -530,24 +530,24 @@ func (d *decoder) skipAC(h *huffman) error {
 				acc, nbits = d.acc, d.nbits
 			}
 		}
-		e := skip[acc>>(64-skipBits)]
-		if e != 0 {
+		slow := false
+		for nbits >= 26 {
+			e := skip[acc>>(64-skipBits)]
+			if e == 0 {
+				slow = true
+				break
+			}
 			n := uint(e & 0xFF)
 			acc <<= n
 			nbits -= n
 			k += int(e >> 8)
 			if k >= 64 {
-				break
+				d.acc, d.nbits = acc, nbits
+				return nil
 			}
-			// Second symbol without a refill check (>= 30 bits remain).
-			e = skip[acc>>(64-skipBits)]
-			if e != 0 {
-				n := uint(e & 0xFF)
-				acc <<= n
-				nbits -= n
-				k += int(e >> 8)
-				continue
-			}
+		}
+		if !slow {
+			continue
 		}
 		// Long code: the table-driven slow path (needs >= 32 bits).
 		if nbits < 32 {
