@@ -69,28 +69,37 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// stamp is one event of a registration, in decision order.
 type stamp struct {
 	order    event.Order
-	at       time.Time
-	eventID  string
 	deviceID string
 	ip       string
+}
+
+// addr is what the detector keeps of one address: only the forms it
+// matches on (memory: see BenchmarkMemoryPerRegistration).
+type addr struct {
+	canonical   string
+	skeleton    string // shares canonical's bytes when equal
+	registrable string
+	scripts     []string
+	lookalike   bool
+	mixed       bool
+	disposable  bool
 }
 
 // registration keeps the union of what its submissions said. Signals are
 // never withdrawn, so every signal's existence must be monotone in the set
 // of events: with unions, a condition that held once holds for any superset
-// of events, whatever the arrival order.
+// of events, whatever the arrival order. Small slices, not maps: nearly
+// every registration has one value of each.
 type registration struct {
-	id       string
-	subs     []stamp                    // registration.submitted, in decision order
-	addrs    map[string]address.Address // canonical -> parsed
-	niks     map[string]bool
-	devices  map[string]bool
-	ips      map[string]bool
-	links    map[string]bool // index keys: "device\x00..", "ip\x00..", "phone\x00.."
-	sent     []stamp         // email.verification_sent
-	verified []stamp         // email.verified
+	id                         string
+	subs                       []stamp // registration.submitted
+	sent                       []stamp // email.verification_sent
+	verified                   []stamp // email.verified
+	addrs                      []addr
+	niks, devices, ips, phones []string
 }
 
 // Detector holds the state of the email detector. Not safe for concurrent
@@ -99,10 +108,11 @@ type Detector struct {
 	cfg        Config
 	disposable *address.DomainSet
 	regs       map[string]*registration
-	seen       map[string]bool                     // event ids
-	byCanon    map[string]map[string]bool          // canonical -> registration ids
-	bySkeleton map[string]map[string]bool          // skeleton -> registration ids
-	byLink     map[string]map[string]bool          // link key -> registration ids
+	byCanon    map[string][]string // canonical -> registration ids
+	byLookSkel map[string][]string // skeleton of a look-alike address -> registration ids
+	byDevice   map[string][]string
+	byIP       map[string][]string
+	byPhone    map[string][]string
 	reports    map[string]map[string]report.Report // canonical -> report id -> report
 }
 
@@ -127,10 +137,10 @@ func New(cfg Config) *Detector {
 		d = address.DefaultDisposable()
 	}
 	return &Detector{
-		cfg: cfg, disposable: d,
-		regs: map[string]*registration{}, seen: map[string]bool{},
-		byCanon: map[string]map[string]bool{}, bySkeleton: map[string]map[string]bool{},
-		byLink: map[string]map[string]bool{}, reports: map[string]map[string]report.Report{},
+		cfg: cfg, disposable: d, regs: map[string]*registration{},
+		byCanon: map[string][]string{}, byLookSkel: map[string][]string{},
+		byDevice: map[string][]string{}, byIP: map[string][]string{}, byPhone: map[string][]string{},
+		reports: map[string]map[string]report.Report{},
 	}
 }
 
@@ -140,48 +150,57 @@ func (d *Detector) Name() string { return Name }
 func (d *Detector) reg(id string) *registration {
 	r := d.regs[id]
 	if r == nil {
-		r = &registration{id: id, addrs: map[string]address.Address{}, niks: map[string]bool{},
-			devices: map[string]bool{}, ips: map[string]bool{}, links: map[string]bool{}}
+		r = &registration{id: id}
 		d.regs[id] = r
 	}
 	return r
 }
 
+// addUniq appends v to *s unless present, and reports whether it did.
+func addUniq(s *[]string, v string) bool {
+	if v == "" || slices.Contains(*s, v) {
+		return false
+	}
+	*s = append(*s, v)
+	return true
+}
+
+func index(m map[string][]string, k, id string) {
+	ids := m[k]
+	if !slices.Contains(ids, id) {
+		m[k] = append(ids, id)
+	}
+}
+
 // Observe takes one event and returns the current signals of every
-// registration whose picture it changed.
+// registration whose picture it changed. Every update is a set insert, so
+// observing an event twice changes nothing and returns the same signals.
 func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	if ev == nil || ev.RegistrationID == "" {
 		return nil
 	}
 	r := d.reg(ev.RegistrationID)
-	if !d.seen[ev.EventID] {
-		d.seen[ev.EventID] = true
-		st := stamp{order: ev.Order(), at: ev.OccurredAt, eventID: ev.EventID, deviceID: ev.DeviceID, ip: ev.IP}
-		switch ev.Type {
-		case event.Submitted:
-			r.subs = insertStamp(r.subs, st)
-			if a, err := address.Parse(ev.Email); err == nil {
-				d.addAddress(r, a)
-			}
-			if ev.NIK != "" {
-				r.niks[ev.NIK] = true
-			}
-			if ev.DeviceID != "" {
-				r.devices[ev.DeviceID] = true
-				d.addLink(r, "device\x00"+ev.DeviceID)
-			}
-			if ev.IP != "" {
-				r.ips[ev.IP] = true
-				d.addLink(r, "ip\x00"+ev.IP)
-			}
-			if ev.Phone != "" {
-				d.addLink(r, "phone\x00"+ev.Phone)
-			}
-		case event.VerificationSent:
-			r.sent = insertStamp(r.sent, st)
-		case event.EmailVerified:
-			r.verified = insertStamp(r.verified, st)
+	st := stamp{order: ev.Order(), deviceID: ev.DeviceID, ip: ev.IP}
+	switch ev.Type {
+	case event.Submitted:
+		r.subs = insertStamp(r.subs, st)
+		if a, err := address.Parse(ev.Email); err == nil {
+			d.addAddress(r, a)
 		}
+		addUniq(&r.niks, ev.NIK)
+		if addUniq(&r.devices, ev.DeviceID) {
+			index(d.byDevice, ev.DeviceID, r.id)
+		}
+		if addUniq(&r.ips, ev.IP) {
+			index(d.byIP, ev.IP, r.id)
+		}
+		if addUniq(&r.phones, ev.Phone) {
+			index(d.byPhone, ev.Phone, r.id)
+		}
+	case event.VerificationSent:
+		r.sent = insertStamp(r.sent, st)
+	case event.EmailVerified:
+		r.verified = insertStamp(r.verified, st)
 	}
 	affected := map[string]bool{r.id: true}
 	d.neighbours(r, affected)
@@ -208,7 +227,7 @@ func (d *Detector) ApplyReport(rep report.Report) []detectors.Signal {
 		d.addAddress(r, a)
 		affected[r.id] = true
 	}
-	for id := range d.byCanon[a.Canonical] {
+	for _, id := range d.byCanon[a.Canonical] {
 		affected[id] = true
 		d.neighbours(d.regs[id], affected)
 	}
@@ -231,31 +250,28 @@ func insertStamp(s []stamp, st stamp) []stamp {
 	return slices.Insert(s, i, st)
 }
 
-func add(m map[string]map[string]bool, k, id string) {
-	if m[k] == nil {
-		m[k] = map[string]bool{}
-	}
-	m[k][id] = true
-}
-
 func (d *Detector) addAddress(r *registration, a address.Address) {
-	if _, ok := r.addrs[a.Canonical]; ok {
-		return
+	for _, x := range r.addrs {
+		if x.canonical == a.Canonical {
+			return
+		}
 	}
-	a.Raw = "" // evidence uses canonical forms only: raw spellings differ by arrival
-	r.addrs[a.Canonical] = a
-	add(d.byCanon, a.Canonical, r.id)
-	add(d.bySkeleton, a.Skeleton, r.id)
-}
-
-func (d *Detector) addLink(r *registration, k string) {
-	r.links[k] = true
-	add(d.byLink, k, r.id)
+	x := addr{canonical: a.Canonical, skeleton: a.Canonical, registrable: a.Registrable,
+		lookalike: a.Lookalike(), mixed: a.MixedScript, disposable: d.disposable.Match(a)}
+	if x.lookalike {
+		x.skeleton = a.Skeleton
+		index(d.byLookSkel, a.Skeleton, r.id)
+	}
+	if x.mixed {
+		x.scripts = a.Scripts
+	}
+	r.addrs = append(r.addrs, x)
+	index(d.byCanon, a.Canonical, r.id)
 }
 
 func (d *Detector) reported(r *registration) bool {
-	for c := range r.addrs {
-		if len(d.reports[c]) > 0 {
+	for _, a := range r.addrs {
+		if len(d.reports[a.canonical]) > 0 {
 			return true
 		}
 	}
@@ -263,30 +279,37 @@ func (d *Detector) reported(r *registration) bool {
 }
 
 // neighbours adds every registration whose signals depend on r: its address
-// and skeleton groups, and, when r is reported, everything sharing its
-// device, IP or phone.
+// group, the look-alikes of its addresses (or the addresses it imitates),
+// and, when r is reported, everything sharing its device, IP or phone.
 func (d *Detector) neighbours(r *registration, into map[string]bool) {
-	for _, a := range r.addrs {
-		for id := range d.byCanon[a.Canonical] {
-			into[id] = true
-		}
-		for id := range d.bySkeleton[a.Skeleton] {
+	put := func(ids []string) {
+		for _, id := range ids {
 			into[id] = true
 		}
 	}
+	for _, a := range r.addrs {
+		put(d.byCanon[a.canonical])
+		put(d.byLookSkel[a.skeleton])
+		if a.lookalike {
+			put(d.byCanon[a.skeleton])
+		}
+	}
 	if d.reported(r) {
-		for k := range r.links {
-			for id := range d.byLink[k] {
-				into[id] = true
-			}
+		for _, v := range r.devices {
+			put(d.byDevice[v])
+		}
+		for _, v := range r.ips {
+			put(d.byIP[v])
+		}
+		for _, v := range r.phones {
+			put(d.byPhone[v])
 		}
 	}
 }
 
 func (d *Detector) signalsFor(ids map[string]bool) []detectors.Signal {
-	keys := sortedKeys(ids)
 	var out []detectors.Signal
-	for _, id := range keys {
+	for _, id := range sortedKeys(ids) {
 		out = append(out, d.signals(d.regs[id])...)
 	}
 	return out
@@ -333,25 +356,24 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 	emit := func(kind string, ev map[string]any) {
 		out = append(out, detectors.Signal{RegistrationID: r.id, Detector: Name, Kind: kind, Evidence: ev})
 	}
-	canons := sortedKeys(mapKeys(r.addrs))
 
 	// address_reused: another registration with a shared address and a
 	// different NIK (some pair of NIKs differs: monotone).
 	reusedAddrs, others, niks := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, c := range canons {
-		for id := range d.byCanon[c] {
+	for _, a := range r.addrs {
+		for _, id := range d.byCanon[a.canonical] {
 			o := d.regs[id]
 			if id == r.id || !differentNIK(r.niks, o.niks) {
 				continue
 			}
-			reusedAddrs[c], others[id] = true, true
-			for n := range o.niks {
+			reusedAddrs[a.canonical], others[id] = true, true
+			for _, n := range o.niks {
 				niks[n] = true
 			}
 		}
 	}
 	if len(others) > 0 {
-		for n := range r.niks {
+		for _, n := range r.niks {
 			niks[n] = true
 		}
 		ids := d.ordered(sortedKeys(others))
@@ -365,19 +387,20 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 	// equals another registrant's address skeleton with another canonical form.
 	if len(r.niks) > 0 {
 		look, of, ids, skels := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-		for _, c := range canons {
-			a := r.addrs[c]
-			if !a.Lookalike() {
+		for _, a := range r.addrs {
+			if !a.lookalike {
 				continue
 			}
-			for id := range d.bySkeleton[a.Skeleton] {
-				o := d.regs[id]
-				if id == r.id || len(o.niks) == 0 {
-					continue
-				}
-				for oc, oa := range o.addrs {
-					if oa.Skeleton == a.Skeleton && oc != a.Canonical {
-						look[c], of[oc], ids[id], skels[a.Skeleton] = true, true, true, true
+			for _, group := range [][]string{d.byCanon[a.skeleton], d.byLookSkel[a.skeleton]} {
+				for _, id := range group {
+					o := d.regs[id]
+					if id == r.id || len(o.niks) == 0 {
+						continue
+					}
+					for _, oa := range o.addrs {
+						if oa.skeleton == a.skeleton && oa.canonical != a.canonical {
+							look[a.canonical], of[oa.canonical], ids[id], skels[a.skeleton] = true, true, true, true
+						}
 					}
 				}
 			}
@@ -391,16 +414,15 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 	}
 
 	mixed, scripts, disp, domains := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, c := range canons {
-		a := r.addrs[c]
-		if a.MixedScript {
-			mixed[c] = true
-			for _, s := range a.Scripts {
+	for _, a := range r.addrs {
+		if a.mixed {
+			mixed[a.canonical] = true
+			for _, s := range a.scripts {
 				scripts[s] = true
 			}
 		}
-		if d.disposable.Match(a) {
-			disp[c], domains[a.Registrable] = true, true
+		if a.disposable {
+			disp[a.canonical], domains[a.registrable] = true, true
 		}
 	}
 	if len(mixed) > 0 && len(r.subs) > 0 {
@@ -414,9 +436,9 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 
 	// reported_misuse
 	repIDs, chans, repRegs, repAddrs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, c := range canons {
-		for id, rep := range d.reports[c] {
-			repIDs[id], chans[rep.Channel], repAddrs[c] = true, true, true
+	for _, a := range r.addrs {
+		for id, rep := range d.reports[a.canonical] {
+			repIDs[id], chans[rep.Channel], repAddrs[a.canonical] = true, true, true
 			if rep.RegistrationID != "" {
 				repRegs[rep.RegistrationID] = true
 			}
@@ -432,14 +454,18 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 
 	// linked_to_reported
 	linked, via := map[string]bool{}, map[string]bool{}
-	for k := range r.links {
-		for id := range d.byLink[k] {
-			if id == r.id || !d.reported(d.regs[id]) {
-				continue
+	for _, link := range []struct {
+		kind   string
+		values []string
+		index  map[string][]string
+	}{{"device", r.devices, d.byDevice}, {"ip", r.ips, d.byIP}, {"phone", r.phones, d.byPhone}} {
+		for _, v := range link.values {
+			for _, id := range link.index[v] {
+				if id == r.id || !d.reported(d.regs[id]) {
+					continue
+				}
+				linked[id], via[link.kind] = true, true
 			}
-			linked[id] = true
-			kind, _, _ := strings.Cut(k, "\x00")
-			via[kind] = true
 		}
 	}
 	if len(linked) > 0 {
@@ -452,9 +478,9 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 }
 
 // differentNIK reports whether some NIK of a differs from some NIK of b.
-func differentNIK(a, b map[string]bool) bool {
-	for x := range a {
-		for y := range b {
+func differentNIK(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
 			if x != y {
 				return true
 			}
@@ -479,23 +505,23 @@ func (d *Detector) verificationSignals(r *registration, emit func(string, map[st
 			netDiff = netDiff || (v.ip != "" && s.ip != "" && !d.sameNetwork(v.ip, s.ip))
 		}
 		if devDiff {
-			devEvents = append(devEvents, v.eventID)
+			devEvents = append(devEvents, v.order.EventID)
 			devs[v.deviceID] = true
 		}
 		if netDiff {
-			netEvents = append(netEvents, v.eventID)
+			netEvents = append(netEvents, v.order.EventID)
 			ips[v.ip] = true
 		}
 	}
 	if len(devEvents) > 0 {
 		emit(KindVerifiedOtherDevice, map[string]any{
-			"registered_devices": d.capped(sortedKeys(r.devices)), "verified_devices": d.capped(sortedKeys(devs)),
+			"registered_devices": d.capped(sortedSlice(r.devices)), "verified_devices": d.capped(sortedKeys(devs)),
 			"verified_event_ids": d.capped(devEvents),
 		})
 	}
 	if len(netEvents) > 0 {
 		emit(KindVerifiedOtherNetwork, map[string]any{
-			"registered_ips": d.capped(sortedKeys(r.ips)), "verified_ips": d.capped(sortedKeys(ips)),
+			"registered_ips": d.capped(sortedSlice(r.ips)), "verified_ips": d.capped(sortedKeys(ips)),
 			"verified_event_ids": d.capped(netEvents), "prefix_v4": d.cfg.NetworkPrefixV4, "prefix_v6": d.cfg.NetworkPrefixV6,
 		})
 	}
@@ -503,38 +529,37 @@ func (d *Detector) verificationSignals(r *registration, emit func(string, map[st
 	// or submission) pair under the threshold; ties by decision order.
 	var best struct {
 		gap    time.Duration
-		ref, v stamp
+		ref, v event.Order
 		found  bool
 	}
-	refs := append(slices.Clone(r.sent), r.subs...)
 	for _, v := range r.verified {
-		for _, ref := range refs {
-			if !ref.order.Less(v.order) {
-				continue
-			}
-			gap := v.at.Sub(ref.at)
-			if gap < 0 || gap >= d.cfg.QuickClick {
-				continue
-			}
-			if !best.found || gap < best.gap || (gap == best.gap && (v.order.Less(best.v.order) ||
-				(v.order == best.v.order && ref.order.Less(best.ref.order)))) {
-				best.gap, best.ref, best.v, best.found = gap, ref, v, true
+		for _, refs := range [][]stamp{r.sent, r.subs} {
+			for _, ref := range refs {
+				if !ref.order.Less(v.order) {
+					continue
+				}
+				gap := time.Duration(v.order.At - ref.order.At)
+				if gap < 0 || gap >= d.cfg.QuickClick {
+					continue
+				}
+				if !best.found || gap < best.gap || (gap == best.gap && (v.order.Less(best.v) ||
+					(v.order == best.v && ref.order.Less(best.ref)))) {
+					best.gap, best.ref, best.v, best.found = gap, ref.order, v.order, true
+				}
 			}
 		}
 	}
 	if best.found {
 		emit(KindVerifiedWithinSeconds, map[string]any{
 			"seconds": math.Round(best.gap.Seconds()*1000) / 1000, "threshold_seconds": d.cfg.QuickClick.Seconds(),
-			"sent_event_id": best.ref.eventID, "verified_event_id": best.v.eventID,
+			"sent_event_id": best.ref.EventID, "verified_event_id": best.v.EventID,
 		})
 	}
 }
 
-func mapKeys[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
+func sortedSlice(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
 	return out
 }
 
