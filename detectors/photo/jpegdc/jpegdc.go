@@ -222,6 +222,11 @@ func (d *decoder) headers(configOnly bool) error {
 			if d.comps == nil {
 				return FormatError("SOS before SOF")
 			}
+			if len(d.comps) == 3 && d.adobe && d.adobeXform == 0 {
+				// Adobe APP14 transform 0: the components are R, G, B,
+				// not Y, Cb, Cr; the first is not luma.
+				return fmt.Errorf("%w: Adobe RGB components", ErrUnsupported)
+			}
 			if err := d.sos(seg); err != nil {
 				return err
 			}

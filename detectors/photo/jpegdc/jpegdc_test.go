@@ -151,6 +151,12 @@ func TestUnsupportedAndCorrupt(t *testing.T) {
 	if _, err := Decode(lossless); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("SOF3: %v, want ErrUnsupported", err)
 	}
+	// An Adobe APP14 segment with transform 0 (RGB) right after SOI.
+	app14 := []byte{0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0}
+	rgb := append(append([]byte{0xFF, 0xD8}, app14...), data[2:]...)
+	if _, err := Decode(rgb); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Adobe RGB: %v, want ErrUnsupported", err)
+	}
 	zero := bytes.Clone(data)
 	zero[i+5], zero[i+6] = 0, 0 // height
 	var fe FormatError
