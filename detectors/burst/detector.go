@@ -571,11 +571,16 @@ func (d *Detector) burstSignals(k *keyState, i int, w *window) []detectors.Signa
 		"distinct_emails":     distinctMails(w.members),
 		"baseline":            round3(w.lambda),
 		"ratio":               round3(float64(w.x) / w.lambda),
-		"p_value":             math.Pow(10, w.log10p),
-		"score":               round3(-w.log10p),
-		"members":             listed,
-		"members_total":       len(regs) + w.truncated,
-		"approximate":         w.niks.approximate(),
+		// The share of the window's identities above the baseline: the
+		// chance that any one member belongs to the excess. A rotating
+		// farm lifting a popular user agent gives a real burst whose
+		// members are mostly organic (low excess_fraction).
+		"excess_fraction": round3(max(0, 1-w.lambda/float64(max(w.x, 1)))),
+		"p_value":         math.Pow(10, w.log10p),
+		"score":           round3(-w.log10p),
+		"members":         listed,
+		"members_total":   len(regs) + w.truncated,
+		"approximate":     w.niks.approximate(),
 	}
 	out := make([]detectors.Signal, 0, len(regs))
 	for _, r := range regs {

@@ -55,7 +55,7 @@
 // "<class>:<key>@<window start>/<length>", evidence: key_class, key,
 // window_start, window_end, window_seconds, count (submissions),
 // distinct_identities, distinct_emails (among remembered members),
-// baseline, ratio, p_value, score
+// baseline, ratio, excess_fraction (1 - baseline/distinct), p_value, score
 // (-log10 p), members (first EvidenceMembers registration ids in event
 // order), members_total, approximate (distinct count from HyperLogLog).
 // Kind proxy_ring, Key "<device|phone>:<key>", evidence: key_class, key,
