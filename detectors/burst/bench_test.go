@@ -73,6 +73,13 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 		s := d.Stats()
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(s.Keys), "B/key")
 		b.ReportMetric(float64(s.Keys), "keys")
+		// Once every window is judged, what stays is baselines and rings.
+		d.Flush()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		s = d.Stats()
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(s.Keys), "B/idle-key")
+		b.ReportMetric(float64(s.Keys), "idle-keys")
 		runtime.KeepAlive(d)
 	}
 }

@@ -682,14 +682,31 @@ func (d *Detector) ringAdd(k *keyState, m member, name uint64) []detectors.Signa
 func (d *Detector) sweep(wm int64) {
 	ttl := d.cfg.Limits.IdleTTL.Milliseconds()
 	for c := range d.keys {
+		// A /64 or a phone block keeps nothing worth having once its
+		// windows are judged (personal classes use no history and feed no
+		// ring), so it goes as soon as it cannot join an episode.
+		early := Class(c) == ClassIP64 || Class(c) == ClassPhonePrefix
 		for v, k := range d.keys[c] {
-			if len(k.open) == 0 && k.lastSeen < wm-ttl {
+			if len(k.open) > 0 {
+				continue
+			}
+			if k.lastSeen < wm-ttl || (early && d.settled(k)) {
 				delete(d.keys[c], v)
 				d.nkeys--
 				d.stats.EvictedIdle++
 			}
 		}
 	}
+}
+
+// settled reports whether no judged window of k may still join an episode.
+func (d *Detector) settled(k *keyState) bool {
+	for i, p := range k.prev {
+		if p != nil && i < len(d.sizes) && p.idx >= d.nextClose[i]-1 {
+			return false
+		}
+	}
+	return true
 }
 
 // evictCap makes room when MaxKeys is reached: it evicts the idle keys
