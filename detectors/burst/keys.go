@@ -29,8 +29,8 @@ var classNames = [nClass]string{"ip", "ip24", "ip64", "device", "user_agent", "e
 
 func (c Class) String() string { return classNames[c] }
 
-// burstClasses are judged per window; ringClasses feed proxy rings.
-var burstClasses = []Class{ClassIP, ClassIP24, ClassIP64, ClassDevice, ClassUA, ClassEmailDomain, ClassPhonePrefix, ClassRegion}
+// Every class but ClassPhone is counted in windows and judged; ClassDevice
+// and ClassPhone feed proxy rings.
 
 const maxKeyLen = 256
 
