@@ -100,7 +100,7 @@ func DefaultConfig() Config {
 		Alpha:           1e-6,
 		AlphaExtend:     0.02,
 		MinCount:        5,
-		MinRatio:        1.5,
+		MinRatio:        2,
 		Stream:          StreamConfig{Enabled: true, Z: 6, MinRatio: 2},
 		Ring:            RingConfig{MinSize: 10, MaxMembers: 200},
 		Limits: LimitsConfig{MaxKeys: 4_000_000, IdleTTL: 6 * time.Hour,
