@@ -417,3 +417,41 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// After a restart the detector is rebuilt from a replay that starts in the
+// middle of the wave, with carrier NAT blocks, Gmail and every region
+// already busy. The warm-up must keep that from looking like a burst.
+func TestRestartMidWaveRaisesNoFalseBursts(t *testing.T) {
+	sc := sim.DefaultConfig()
+	sc.Events, sc.MeanRate = 200000, 1
+	var evs []*event.Event
+	organic := map[string]bool{}
+	sim.Generate(sc, func(ev *event.Event, l sim.Label) error {
+		evs = append(evs, ev)
+		if !l.Fraud {
+			organic[ev.RegistrationID] = true
+		}
+		return nil
+	})
+	tail := evs[len(evs)/2:]
+	seen := map[string]bool{}
+	for _, ev := range tail {
+		if organic[ev.RegistrationID] {
+			seen[ev.RegistrationID] = true
+		}
+	}
+	final := run(New(DefaultConfig()), tail)
+	flagged := map[string]bool{}
+	for _, v := range final {
+		var s detectors.Signal
+		json.Unmarshal([]byte(v), &s)
+		if organic[s.RegistrationID] {
+			flagged[s.RegistrationID] = true
+		}
+	}
+	if r := float64(len(flagged)) / float64(len(seen)); r > 0.005 {
+		t.Fatalf("after a mid-wave start %d of %d organic registrations flagged (%.4f): %v",
+			len(flagged), len(seen), r, kinds(final))
+	}
+	t.Logf("mid-wave start: %d of %d organic registrations flagged", len(flagged), len(seen))
+}
