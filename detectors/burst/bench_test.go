@@ -2,8 +2,8 @@ package burst
 
 import (
 	"runtime"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
