@@ -9,9 +9,9 @@ import (
 
 func TestConfigFiles(t *testing.T) {
 	want := map[string][]string{
-		"full.good.yaml":        nil,
-		"empty.good.yaml":       nil,
-		"unknown_key.bad.yaml":  {"field broker not found"},
+		"full.good.yaml":       nil,
+		"empty.good.yaml":      nil,
+		"unknown_key.bad.yaml": {"field broker not found"},
 		"many_errors.bad.yaml": {
 			`kafka.brokers: "no-port" is not host:port`,
 			`kafka.scores_topic: "has space" is not a valid topic name`,

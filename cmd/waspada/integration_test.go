@@ -192,6 +192,36 @@ func kcat(t *testing.T, args ...string) []byte {
 	return out
 }
 
+// produceKeyed produces a JSON-lines file with kcat the way the
+// registration platform does: each message keyed by its registration_id, so
+// that one registration's submissions stay in one partition and in order
+// (the identity detector's order guarantee rests on it; an unkeyed producer
+// spreads them over partitions). Lines without a registration_id (the
+// malformed ones) go with an empty key.
+func produceKeyed(t *testing.T, kafka, topic, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyed bytes.Buffer
+	for _, line := range bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n")) {
+		var head struct {
+			RegistrationID string `json:"registration_id"`
+		}
+		_ = json.Unmarshal(line, &head) // malformed lines keep an empty key
+		keyed.WriteString(head.RegistrationID)
+		keyed.WriteByte('\t')
+		keyed.Write(line)
+		keyed.WriteByte('\n')
+	}
+	out := filepath.Join(t.TempDir(), "keyed.tsv")
+	if err := os.WriteFile(out, keyed.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kcat(t, "-b", kafka, "-P", "-t", topic, "-K", "\t", "-l", out)
+}
+
 // readScoresTopic reads the whole risk-scores topic with kcat, as an
 // independent client would.
 func readScoresTopic(t *testing.T, kafka, topic string) map[string][]rules.Score {
@@ -239,7 +269,7 @@ func TestIntegrationKcatToClickHouse(t *testing.T) {
 	st := openStore(t, ch, n.db)
 	t.Logf("ClickHouse server %s", first(st.ServerVersion(context.Background())))
 
-	kcat(t, "-b", kafka, "-P", "-t", n.in, "-l", "testdata/integration_registrations.jsonl")
+	produceKeyed(t, kafka, n.in, "testdata/integration_registrations.jsonl")
 	const validRegistrations = 5 // R0001..R0005
 	waitFor(t, 60*time.Second, "scores and dead letters in ClickHouse", func() bool {
 		return countOrZero(st, "SELECT count() FROM "+n.db+".risk_scores_latest") == validRegistrations &&
@@ -309,7 +339,7 @@ func TestIntegrationCrashAndReplay(t *testing.T) {
 
 	d := startRun(t, n, kafka, ch, "--batch-events", "300")
 	st := openStore(t, ch, n.db)
-	kcat(t, "-b", kafka, "-P", "-t", n.in, "-l", events)
+	produceKeyed(t, kafka, n.in, events)
 	waitFor(t, 60*time.Second, "part of the stream to be written", func() bool {
 		return countOrZero(st, "SELECT count() FROM "+n.db+".registrations") >= 900
 	})

@@ -76,25 +76,20 @@ func (b *Batch) Rows() int {
 	return len(b.Events) + len(b.Signals) + len(b.Scores) + len(b.DeadLetters)
 }
 
-// Write inserts the batch, one INSERT per non-empty table. Scores go in
-// last: a crash in between leaves registrations without their new score,
-// which the replay writes again, never a score without its evidence.
-// Errors are returned as they are; the caller retries the whole batch
-// (rows are idempotent by key).
+// Write inserts the batch, one INSERT per non-empty table, in an order
+// that makes a crash anywhere in between recoverable: dead letters, then
+// signals, then scores (never a score without its evidence), and the
+// registrations last. The registrations table is what a restart re-observes
+// (EachEvent), so a stored event means everything it produced is stored
+// too. Written the other way round, a crash after the registrations insert
+// would lose the new score versions of *other* registrations (the earlier
+// holder of a re-used NIK): the restart re-observes the event silently and
+// its redelivery is a replay that re-emits only its own registration's
+// signals. A crash before the registrations insert leaves signal and score
+// rows that the redelivered event reproduces with the same ids and
+// content, so nothing shows twice. Errors are returned as they are; the
+// caller retries the whole batch (rows are idempotent by key).
 func (s *Store) Write(ctx context.Context, b *Batch) error {
-	if len(b.Events) > 0 {
-		if err := s.insert(ctx, "registrations", `event_id, registration_id, type, occurred_at, occurred_at_ns, nik, full_name,
-birth_date, gender, email, phone, region_code, ip, device_id, user_agent, documents, event, prepared, source`, len(b.Events), func(i int) []any {
-			r := b.Events[i]
-			e := r.Event
-			docs := documentsJSON(e.Documents)
-			return []any{e.EventID, e.RegistrationID, string(e.Type), e.OccurredAt, uint32(e.OccurredAt.Nanosecond()),
-				e.NIK, e.FullName, e.BirthDate, e.Gender, e.Email, e.Phone, e.RegionCode, e.IP, e.DeviceID,
-				e.UserAgent, docs, string(r.Canonical), string(r.Prepared), r.Source}
-		}); err != nil {
-			return err
-		}
-	}
 	if len(b.DeadLetters) > 0 {
 		if err := s.insert(ctx, "dead_letters", `dead_letter_id, source, kafka_topic, kafka_partition, kafka_offset, key,
 reason, detail, payload, payload_bytes, received_at`, len(b.DeadLetters), func(i int) []any {
@@ -124,6 +119,19 @@ rule_set, as_of, event_id, content_hash`, len(b.Scores), func(i int) []any {
 			}
 			return []any{r.RegistrationID, r.ScoreVersion, r.Score, r.Band, r.Reasons, kinds, r.RuleSet, r.AsOf,
 				r.EventID, r.ContentHash}
+		}); err != nil {
+			return err
+		}
+	}
+	if len(b.Events) > 0 {
+		if err := s.insert(ctx, "registrations", `event_id, registration_id, type, occurred_at, occurred_at_ns, nik, full_name,
+birth_date, gender, email, phone, region_code, ip, device_id, user_agent, documents, event, prepared, source`, len(b.Events), func(i int) []any {
+			r := b.Events[i]
+			e := r.Event
+			docs := documentsJSON(e.Documents)
+			return []any{e.EventID, e.RegistrationID, string(e.Type), e.OccurredAt, uint32(e.OccurredAt.Nanosecond()),
+				e.NIK, e.FullName, e.BirthDate, e.Gender, e.Email, e.Phone, e.RegionCode, e.IP, e.DeviceID,
+				e.UserAgent, docs, string(r.Canonical), string(r.Prepared), r.Source}
 		}); err != nil {
 			return err
 		}
