@@ -142,6 +142,13 @@ func (r *RuleSet) Weight(detector, kind string) int {
 	return r.file.DefaultWeight
 }
 
+// Names reports whether the rules file gives the kind its own weight
+// (rather than default_weight).
+func (r *RuleSet) Names(detector, kind string) bool {
+	_, ok := r.file.Weights[detector+"."+kind]
+	return ok
+}
+
 // Reason is one signal as it appears in a score.
 type Reason struct {
 	Detector string         `json:"detector"`
