@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 
 func TestRulesFiles(t *testing.T) {
 	wantErrs := map[string][]string{
-		"ok.good.yaml": nil,
+		"ok.good.yaml":  nil,
 		"typo.bad.yaml": {"field wieghts not found"},
 		// Every problem is reported, not just the first.
 		"bands.bad.yaml": {
@@ -51,8 +52,8 @@ func TestRulesFiles(t *testing.T) {
 
 func TestDefaultRulesValid(t *testing.T) {
 	rs := Default()
-	if !strings.HasPrefix(rs.ID(), "2026-11-28.1@") {
-		t.Fatalf("id %q", rs.ID())
+	if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}\.\d+@[0-9a-f]{8}$`).MatchString(rs.ID()) {
+		t.Fatalf("id %q is not <date>.<n>@<sha8>", rs.ID())
 	}
 }
 
