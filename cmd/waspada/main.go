@@ -40,6 +40,7 @@ func main() {
 		"migrate":  runMigrate,
 		"bench":    runBench,
 		"photos":   runPhotos,
+		"reports":  runReports,
 	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stdout, usage)
