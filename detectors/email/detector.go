@@ -179,6 +179,9 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	if ev == nil || ev.RegistrationID == "" {
 		return nil
 	}
+	if ev.Type == event.MisuseReported {
+		return d.ApplyReport(ReportFromEvent(ev))
+	}
 	r := d.reg(ev.RegistrationID)
 	st := stamp{order: ev.Order(), deviceID: ev.DeviceID, ip: ev.IP}
 	switch ev.Type {

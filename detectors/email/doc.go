@@ -35,7 +35,8 @@
 //     it a low weight in the rules. Evidence: seconds, threshold_seconds,
 //     sent_event_id (the email or submission event), verified_event_id.
 //   - reported_misuse: the owner of an address reported (report.Report, via
-//     ApplyReport) that a registration with it was not them; every
+//     ApplyReport, or the email.misuse_reported event of ReportEvent via
+//     Observe: the same effect) that a registration with it was not them; every
 //     registration using the address gets it. Evidence: addresses,
 //     report_ids, report_count, channels, reported_registrations.
 //   - linked_to_reported: a registration sharing a device id, IP or phone

@@ -121,6 +121,21 @@ func TestDecode(t *testing.T) {
 		{name: "gender L", in: login.with(fields{"gender": "L"}).json(t), reason: "invalid_field", detail: "gender"},
 		{name: "gender lower case", in: login.with(fields{"gender": "m"}).json(t), reason: "invalid_field", detail: "gender"},
 		{name: "gender F", in: login.with(fields{"gender": "F"}).json(t)},
+		{name: "misuse report", in: minimal(MisuseReported).with(fields{"report_signer": "provider.example", "report_message_id": "<m1@provider.example>"}).json(t),
+			check: func(t *testing.T, ev *Event) {
+				if ev.ReportID != "MR1" || ev.ReportChannel != ChannelEmail || ev.ReportSigner != "provider.example" || ev.Email != "siti@example.com" {
+					t.Errorf("%+v", ev)
+				}
+			}},
+		{name: "misuse report by link", in: minimal(MisuseReported).with(fields{"report_channel": "link", "report_token_id": "abc"}).json(t)},
+		{name: "misuse report without address", in: minimal(MisuseReported).with(fields{"email": del}).json(t), reason: "missing_field", detail: "email"},
+		{name: "misuse report without id and channel", in: minimal(MisuseReported).with(fields{"report_id": " ", "report_channel": nil}).json(t),
+			reason: "missing_field", detail: "report_id, report_channel"},
+		{name: "misuse report channel sms", in: minimal(MisuseReported).with(fields{"report_channel": "sms"}).json(t), reason: "invalid_field", detail: "report_channel: must be"},
+		{name: "misuse report channel upper case", in: minimal(MisuseReported).with(fields{"report_channel": "EMAIL"}).json(t), reason: "invalid_field", detail: "report_channel"},
+		{name: "report fields on a login", in: login.with(fields{"report_id": "MR1", "report_token_id": "x"}).json(t), reason: "invalid_field",
+			detail: "report_id: only on email.misuse_reported events; report_token_id: only on"},
+		{name: "empty report fields on a login are absent", in: login.with(fields{"report_id": "", "report_channel": nil}).json(t)},
 		{name: "email display name", in: sub.with(fields{"email": "Nanang <nanang@example.co.id>"}).json(t), reason: "invalid_field", detail: "email"},
 		{name: "email no @", in: sub.with(fields{"email": "nanang.example.co.id"}).json(t), reason: "invalid_field", detail: "email"},
 		{name: "email with comment", in: sub.with(fields{"email": "nanang@example.co.id (rumah)"}).json(t), reason: "invalid_field", detail: "email"},

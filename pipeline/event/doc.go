@@ -19,6 +19,11 @@
 //   - Keys match exactly (encoding/json alone would take "Event_ID").
 //   - Limits.MaxField counts characters (code points), not bytes, because
 //     that is what JSON Schema's maxLength counts.
+//   - email.misuse_reported is the one type Waspada produces itself (the
+//     report intake, onto the registrations topic keyed by registration_id):
+//     event_id is the deterministic report id, occurred_at the time the
+//     report was received, email the owner's canonical address. Its report_*
+//     fields are rejected on every other type.
 //   - occurred_at is normalised to UTC and limited to years 1900-2199, so
 //     Order's unix nanoseconds never overflow.
 package event

@@ -84,10 +84,25 @@ const (
 	Login            Type = "login"
 	PasswordReset    Type = "password.reset"
 	PayoutChanged    Type = "payout.changed"
+	// MisuseReported is produced by Waspada itself, not by the registration
+	// platform: the owner of the address in Email proved (a DKIM-verified
+	// reply or a confirmed not-me link) that registration RegistrationID
+	// was not made by them. EventID is the report id, OccurredAt is when
+	// the report was received, Email is the owner's canonical address, and
+	// the Report* fields say how it was proved. It travels through the
+	// registrations topic so that it is stored and replayed with
+	// every other event, and its effects are rebuilt deterministically.
+	MisuseReported Type = "email.misuse_reported"
 )
 
 var knownTypes = map[Type]bool{Submitted: true, DocumentUploaded: true, VerificationSent: true,
-	EmailVerified: true, Login: true, PasswordReset: true, PayoutChanged: true}
+	EmailVerified: true, Login: true, PasswordReset: true, PayoutChanged: true, MisuseReported: true}
+
+// Report channels (Event.ReportChannel).
+const (
+	ChannelEmail = "email" // a DKIM-verified reply to the report mailbox
+	ChannelLink  = "link"  // the confirmed not-me link of the verification email
+)
 
 // Document is a photo named by an event.
 type Document struct {
@@ -116,6 +131,15 @@ type Event struct {
 	UserAgent      string     `json:"user_agent,omitempty"`
 	PayoutAccount  string     `json:"payout_account,omitempty"`
 	Documents      []Document `json:"documents,omitempty"`
+	// Misuse reports only (type email.misuse_reported; rejected on other
+	// types): the report id, its channel ("email" or "link"), and the
+	// proof: the reply's Message-ID and DKIM signer (d=), or the link
+	// token's id.
+	ReportID        string `json:"report_id,omitempty"`
+	ReportChannel   string `json:"report_channel,omitempty"`
+	ReportMessageID string `json:"report_message_id,omitempty"`
+	ReportSigner    string `json:"report_signer,omitempty"`
+	ReportTokenID   string `json:"report_token_id,omitempty"`
 }
 
 // Before reports whether e comes before o in the decision order
@@ -372,6 +396,11 @@ func (l Limits) validate(ev *Event) error {
 	if ev.Type == VerificationSent {
 		need("email", ev.Email)
 	}
+	if ev.Type == MisuseReported {
+		need("email", ev.Email)
+		need("report_id", ev.ReportID)
+		need("report_channel", ev.ReportChannel)
+	}
 	if len(missing) > 0 {
 		return &DecodeError{"missing_field", strings.Join(missing, ", ")}
 	}
@@ -389,8 +418,19 @@ func (l Limits) validate(ev *Event) error {
 	for _, f := range [...]struct{ name, v string }{{"event_id", ev.EventID},
 		{"registration_id", ev.RegistrationID}, {"nik", ev.NIK}, {"full_name", ev.FullName}, {"email", ev.Email},
 		{"phone", ev.Phone}, {"region_code", ev.RegionCode}, {"ip", ev.IP}, {"device_id", ev.DeviceID},
-		{"user_agent", ev.UserAgent}, {"payout_account", ev.PayoutAccount}} {
+		{"user_agent", ev.UserAgent}, {"payout_account", ev.PayoutAccount}, {"report_id", ev.ReportID},
+		{"report_message_id", ev.ReportMessageID}, {"report_signer", ev.ReportSigner}, {"report_token_id", ev.ReportTokenID}} {
 		long(f.name, f.v)
+	}
+	if ev.Type != MisuseReported {
+		for _, f := range [...]struct{ name, v string }{{"report_id", ev.ReportID}, {"report_channel", ev.ReportChannel},
+			{"report_message_id", ev.ReportMessageID}, {"report_signer", ev.ReportSigner}, {"report_token_id", ev.ReportTokenID}} {
+			if f.v != "" {
+				bad = append(bad, f.name+": only on "+string(MisuseReported)+" events")
+			}
+		}
+	} else if ev.ReportChannel != ChannelEmail && ev.ReportChannel != ChannelLink {
+		bad = append(bad, "report_channel: must be email or link, got "+quote(ev.ReportChannel))
 	}
 	if ev.BirthDate != "" {
 		if _, err := time.Parse("2006-01-02", ev.BirthDate); err != nil || !birthDateRe.MatchString(ev.BirthDate) {

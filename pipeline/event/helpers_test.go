@@ -173,11 +173,13 @@ func minimal(typ Type) fields {
 		f = f.with(fields{"documents": []any{map[string]any{"kind": "ktp", "uri": "file:///u/R1/ktp.jpg"}}})
 	case VerificationSent:
 		f = f.with(fields{"email": "siti@example.com"})
+	case MisuseReported:
+		f = f.with(fields{"email": "siti@example.com", "report_id": "MR1", "report_channel": "email"})
 	}
 	return f
 }
 
-var allTypes = []Type{Submitted, DocumentUploaded, VerificationSent, EmailVerified, Login, PasswordReset, PayoutChanged}
+var allTypes = []Type{Submitted, DocumentUploaded, VerificationSent, EmailVerified, Login, PasswordReset, PayoutChanged, MisuseReported}
 
 type example struct {
 	name   string

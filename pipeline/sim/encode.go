@@ -32,6 +32,12 @@ type wire struct {
 	UserAgent      string           `json:"user_agent,omitempty"`
 	PayoutAccount  string           `json:"payout_account,omitempty"`
 	Documents      []event.Document `json:"documents,omitempty"`
+	// Misuse reports (Waspada's own events; the simulator never makes them).
+	ReportID        string `json:"report_id,omitempty"`
+	ReportChannel   string `json:"report_channel,omitempty"`
+	ReportMessageID string `json:"report_message_id,omitempty"`
+	ReportSigner    string `json:"report_signer,omitempty"`
+	ReportTokenID   string `json:"report_token_id,omitempty"`
 }
 
 // Encode gives the canonical JSON line of an event (no trailing newline):
@@ -42,7 +48,8 @@ type wire struct {
 func Encode(ev *event.Event) ([]byte, error) {
 	w := wire{ev.Schema, ev.EventID, ev.Type, ev.OccurredAt.UTC().Truncate(time.Millisecond).Format(TimeLayout),
 		ev.RegistrationID, ev.NIK, ev.FullName, ev.BirthDate, ev.Gender, ev.Email, ev.Phone, ev.RegionCode,
-		ev.IP, ev.DeviceID, ev.UserAgent, ev.PayoutAccount, ev.Documents}
+		ev.IP, ev.DeviceID, ev.UserAgent, ev.PayoutAccount, ev.Documents,
+		ev.ReportID, ev.ReportChannel, ev.ReportMessageID, ev.ReportSigner, ev.ReportTokenID}
 	return json.Marshal(&w)
 }
 
