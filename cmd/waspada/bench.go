@@ -60,11 +60,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func benchMemory(simCfg sim.Config, stdout, stderr io.Writer) int {
-	eng, err := buildEngine("", nil)
+	eng, err := buildEngine("", defaultDetectorConfig(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	defer eng.close()
 	// The generator keeps only pending follow-up events, so streaming it
 	// straight into the engine leaves nothing but the engine's own state
 	// on the heap at the end.
@@ -169,11 +170,11 @@ func benchPipeline(ctx context.Context, simCfg sim.Config, brokers []string, chA
 }
 
 func mustEngine() *pipeline.Engine {
-	eng, err := buildEngine("", nil)
+	eng, err := buildEngine("", defaultDetectorConfig(), nil)
 	if err != nil {
-		panic(err) // the embedded rules are validated by tests
+		panic(err) // the embedded rules and defaults are validated by tests
 	}
-	return eng
+	return eng.Engine // its fetcher has no root: nothing to close
 }
 
 // consumeOnly is the baseline: the same consumer-group reader, batching and

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/waspada/waspada/pipeline"
 )
@@ -16,8 +20,36 @@ import (
 // variables, flags.
 type pipelineFlags struct {
 	cfg        pipeline.Config
+	det        detectorConfig
 	configFile string
 	brokers    string
+	photoHosts string
+}
+
+// fileConfig is the --config YAML: the pipeline's sections and the
+// detectors' side by side at the top level.
+type fileConfig struct {
+	pipeline.Config `yaml:",inline"`
+	detectorConfig  `yaml:",inline"`
+}
+
+// loadConfigFile reads a --config file over the built-in defaults. Unknown
+// keys are errors, so a typo is caught instead of silently ignored.
+func loadConfigFile(path string) (pipeline.Config, detectorConfig, error) {
+	fc := fileConfig{pipeline.DefaultConfig(), defaultDetectorConfig()}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fc.Config, fc.detectorConfig, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+		return fc.Config, fc.detectorConfig, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := errors.Join(fc.Config.Validate(), fc.detectorConfig.Validate()); err != nil {
+		return fc.Config, fc.detectorConfig, fmt.Errorf("%s:\n%w", path, err)
+	}
+	return fc.Config, fc.detectorConfig, nil
 }
 
 // envVars maps each environment variable to what it sets; --help lists them.
@@ -42,10 +74,25 @@ var envVars = []struct {
 	{"WASPADA_RULES", "rules file", func(c *pipeline.Config, v string) error { c.Rules.File = v; return nil }},
 }
 
+// detectorEnvVars are the detectors' environment variables.
+var detectorEnvVars = []struct {
+	name, help string
+	set        func(c *detectorConfig, v string) error
+}{
+	{"WASPADA_PHOTO_ROOT", "directory file:// document URIs must lie in", func(c *detectorConfig, v string) error { c.Photo.Fetch.Root = v; return nil }},
+	{"WASPADA_PHOTO_HOSTS", "comma-separated hosts http(s):// documents may come from (empty: any)", func(c *detectorConfig, v string) error {
+		c.Photo.Fetch.AllowedHosts = splitList(v)
+		return nil
+	}},
+}
+
 func envHelp() string {
 	var b strings.Builder
 	b.WriteString("\nEnvironment (overridden by flags, override the --config file):\n")
 	for _, e := range envVars {
+		fmt.Fprintf(&b, "  %-28s %s\n", e.name, e.help)
+	}
+	for _, e := range detectorEnvVars {
 		fmt.Fprintf(&b, "  %-28s %s\n", e.name, e.help)
 	}
 	return b.String()
@@ -54,18 +101,25 @@ func envHelp() string {
 // bind loads defaults, the config file named in args and the environment,
 // then registers flags whose defaults are the result.
 func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
-	p.cfg = pipeline.DefaultConfig()
+	p.cfg, p.det = pipeline.DefaultConfig(), defaultDetectorConfig()
 	p.configFile = findConfigArg(args)
 	if p.configFile != "" {
-		cfg, err := pipeline.LoadConfigFile(p.configFile)
+		cfg, det, err := loadConfigFile(p.configFile)
 		if err != nil {
 			return err
 		}
-		p.cfg = cfg
+		p.cfg, p.det = cfg, det
 	}
 	for _, e := range envVars {
 		if v, ok := os.LookupEnv(e.name); ok {
 			if err := e.set(&p.cfg, v); err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+	}
+	for _, e := range detectorEnvVars {
+		if v, ok := os.LookupEnv(e.name); ok {
+			if err := e.set(&p.det, v); err != nil {
 				return fmt.Errorf("%s: %w", e.name, err)
 			}
 		}
@@ -89,13 +143,17 @@ func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
 	fs.StringVar(&c.Rules.File, "rules", c.Rules.File, "rules file (empty: the embedded default rules)")
 	fs.IntVar(&c.Batch.MaxEvents, "batch-events", c.Batch.MaxEvents, "most events per batch")
 	fs.DurationVar(&c.Batch.MaxWait, "batch-wait", c.Batch.MaxWait, "longest wait to fill a batch")
+	fs.StringVar(&p.det.Photo.Fetch.Root, "photo-root", p.det.Photo.Fetch.Root, "directory file:// document URIs must lie in (empty: file:// documents are unavailable)")
+	p.photoHosts = strings.Join(p.det.Photo.Fetch.AllowedHosts, ",")
+	fs.StringVar(&p.photoHosts, "photo-hosts", p.photoHosts, "comma-separated hosts http(s):// documents may come from (empty: any)")
 	return nil
 }
 
 // finish applies the flag values that need parsing and validates.
 func (p *pipelineFlags) finish() error {
 	p.cfg.Kafka.Brokers = splitList(p.brokers)
-	return p.cfg.Validate()
+	p.det.Photo.Fetch.AllowedHosts = splitList(p.photoHosts)
+	return errors.Join(p.cfg.Validate(), p.det.Validate())
 }
 
 func findConfigArg(args []string) string {

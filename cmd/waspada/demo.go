@@ -37,6 +37,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	simCfg := sim.DefaultConfig()
 	fs.IntVar(&simCfg.Events, "events", 5000, "number of simulated events")
 	fs.Int64Var(&simCfg.Seed, "seed", simCfg.Seed, "simulation seed")
+	// A slower wave than the simulator's default, so that a few thousand
+	// events span minutes of event time: long enough for verification
+	// clicks, document uploads (photo re-use) and burst windows to happen.
+	simCfg.MeanRate = 0.5
+	fs.Float64Var(&simCfg.MeanRate, "rate", simCfg.MeanRate, "mean organic registrations per second of the simulated wave")
 	chAddr := fs.String("clickhouse", os.Getenv("WASPADA_CLICKHOUSE_ADDR"), "ClickHouse native address (empty: start a local server if one is on PATH)")
 	keep := fs.Bool("keep", false, "keep the local ClickHouse data directory and print its path")
 	verbose := fs.Bool("v", false, "log the pipeline's progress")

@@ -57,7 +57,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	env, err := startEnvironment(ctx, &pf.cfg, envOptions{localClickHouseDir: *chData, migrate: !*noMigrate}, stdout, log)
+	env, err := startEnvironment(ctx, &pf.cfg, envOptions{localClickHouseDir: *chData, migrate: !*noMigrate, detectors: &pf.det}, stdout, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "waspada run:", err)
 		return 1
@@ -82,6 +82,8 @@ type environment struct {
 	http    *pipeline.HTTPServer
 	// chMissing says why there is no ClickHouse, for the summary.
 	chMissing string
+	// closeEngine releases what the detectors hold (the photo fetcher).
+	closeEngine func()
 }
 
 type envOptions struct {
@@ -89,6 +91,8 @@ type envOptions struct {
 	migrate            bool
 	// resetDatabase drops the database before migrating (the demo's own).
 	resetDatabase bool
+	// detectors configures the detectors; nil runs them on their defaults.
+	detectors *detectorConfig
 }
 
 func startEnvironment(ctx context.Context, cfg *pipeline.Config, opt envOptions, stdout io.Writer, log *slog.Logger) (*environment, error) {
@@ -153,11 +157,16 @@ func startEnvironment(ctx context.Context, cfg *pipeline.Config, opt envOptions,
 		fmt.Fprintf(stdout, "ClickHouse not available (%s): scores are published only to the %s topic, and detector state will not survive a restart\n",
 			env.chMissing, cfg.Kafka.ScoresTopic)
 	}
-	eng, err := buildEngine(cfg.Rules.File, env.metrics)
+	dc := defaultDetectorConfig()
+	if opt.detectors != nil {
+		dc = *opt.detectors
+	}
+	eng, err := buildEngine(cfg.Rules.File, dc, env.metrics)
 	if err != nil {
 		return nil, err
 	}
-	env.runner = pipeline.NewRunner(*cfg, eng, env.store, env.metrics, log)
+	env.closeEngine = eng.close
+	env.runner = pipeline.NewRunner(*cfg, eng.Engine, env.store, env.metrics, log)
 	if env.store != nil {
 		start := time.Now()
 		n, err := env.runner.Rebuild(ctx)
@@ -204,6 +213,9 @@ func (env *environment) Close() {
 	}
 	if env.store != nil {
 		env.store.Close()
+	}
+	if env.closeEngine != nil {
+		env.closeEngine()
 	}
 	if env.local != nil {
 		env.local.Stop()

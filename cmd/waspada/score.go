@@ -35,7 +35,9 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	in := fs.String("i", "-", "input events, JSON lines ('-' for stdin)")
 	out := fs.String("o", "-", "output scores, JSON lines ('-' for stdout)")
 	dead := fs.String("dead-letters", "", "dead-letter output file (default: stderr)")
-	rulesFile := fs.String("rules", "", "rules file (default: the embedded rules)")
+	rulesFile := fs.String("rules", "", "rules file (default: the embedded rules, or rules.file of --config)")
+	configFile := fs.String("config", "", "YAML config file: its rules and detector sections apply (Kafka and ClickHouse are not used)")
+	photoRoot := fs.String("photo-root", "", "directory file:// document URIs must lie in (default: photo.fetch.root of --config)")
 	batch := fs.Int("batch-events", pipeline.DefaultConfig().Batch.MaxEvents,
 		"events per batch; events within a batch are processed in (occurred_at, event_id) order")
 	quiet := fs.Bool("q", false, "no summary on stderr")
@@ -64,13 +66,26 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "waspada score:", err)
 		return 1
 	}
-	eng, err := buildEngine(*rulesFile, nil)
+	cfg, det := pipeline.DefaultConfig(), defaultDetectorConfig()
+	if *configFile != "" {
+		if cfg, det, err = loadConfigFile(*configFile); err != nil {
+			fmt.Fprintln(stderr, "waspada score:", err)
+			return 2
+		}
+	}
+	if *rulesFile == "" {
+		*rulesFile = cfg.Rules.File
+	}
+	if *photoRoot != "" {
+		det.Photo.Fetch.Root = *photoRoot
+	}
+	eng, err := buildEngine(*rulesFile, det, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "waspada score:", err)
 		return 1
 	}
-	cfg := pipeline.DefaultConfig()
-	proc := &pipeline.Processor{Engine: eng, Limits: pipeline.EventLimits(cfg), MaxDeadPayload: cfg.Limits.MaxDeadPayload}
+	defer eng.close()
+	proc := &pipeline.Processor{Engine: eng.Engine, Limits: pipeline.EventLimits(cfg), MaxDeadPayload: cfg.Limits.MaxDeadPayload}
 	sum := newSummary()
 	start := time.Now()
 	bw := bufio.NewWriterSize(w, 1<<16)

@@ -42,6 +42,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Float64Var(&cfg.Fraud.SamePersonOtherNIK, "same-person", cfg.Fraud.SamePersonOtherNIK, "fraction: same name and birth date under another NIK")
 	fs.Float64Var(&cfg.Fraud.InvalidNIK, "invalid-nik", cfg.Fraud.InvalidNIK, "fraction with an invalid NIK structure")
 	fs.Float64Var(&cfg.Fraud.ReusedEmail, "reused-email", cfg.Fraud.ReusedEmail, "fraction re-using an earlier registration's email")
+	fs.Float64Var(&cfg.Fraud.PhotoReuse, "photo-reuse", cfg.Fraud.PhotoReuse, "fraction uploading an earlier registration's KTP photo or selfie, copied or transformed")
 	fs.Float64Var(&cfg.Bots.Slash24, "bots-slash24", cfg.Bots.Slash24, "fraction planted by a /24 bot farm")
 	fs.Float64Var(&cfg.Bots.RotatingIP, "bots-rotating", cfg.Bots.RotatingIP, "fraction planted by a rotating-IP farm with one device")
 	fs.Float64Var(&cfg.Bots.SlowDrip, "bots-slow-drip", cfg.Bots.SlowDrip, "fraction planted by a slow drip")

@@ -29,9 +29,6 @@ func FindServerBinary() []string {
 	if p, err := exec.LookPath("clickhouse-server"); err == nil {
 		return []string{p}
 	}
-	if _, err := os.Stat("/usr/sbin/clickhouse-server"); err == nil {
-		return []string{"/usr/sbin/clickhouse-server"}
-	}
 	if p, err := exec.LookPath("clickhouse"); err == nil {
 		return []string{p, "server"}
 	}

@@ -65,6 +65,7 @@ type FraudMix struct {
 	SamePersonOtherNIK float64 // same name and birth date as an earlier one, another NIK
 	InvalidNIK         float64 // bad province code or impossible date digits
 	ReusedEmail        float64 // an earlier registration's email with another NIK
+	PhotoReuse         float64 // an earlier registration's KTP photo or selfie, copied or transformed
 }
 
 // BotMix gives the share of all registrations planted by each bot pattern.
@@ -95,7 +96,7 @@ func DefaultConfig() Config {
 			AssistedFraction: 0.02, AssistedMax: 8,
 			IPv6Fraction: 0.12, HomeFraction: 0.3, PayoutFraction: 0.3,
 		},
-		Fraud: FraudMix{DuplicateNIK: 0.01, SamePersonOtherNIK: 0.005, InvalidNIK: 0.01, ReusedEmail: 0.01},
+		Fraud: FraudMix{DuplicateNIK: 0.01, SamePersonOtherNIK: 0.005, InvalidNIK: 0.01, ReusedEmail: 0.01, PhotoReuse: 0.01},
 		Bots:  BotMix{Slash24: 0.01, RotatingIP: 0.01, SlowDrip: 0.005, JokiRing: 0.005, MinFarmSize: 5},
 	}
 }
@@ -148,7 +149,8 @@ func (c Config) Validate() error {
 	frac("fraud.same_person_other_nik", f.SamePersonOtherNIK)
 	frac("fraud.invalid_nik", f.InvalidNIK)
 	frac("fraud.reused_email", f.ReusedEmail)
-	if s := f.DuplicateNIK + f.SamePersonOtherNIK + f.InvalidNIK + f.ReusedEmail; s > 0.5 {
+	frac("fraud.photo_reuse", f.PhotoReuse)
+	if s := f.DuplicateNIK + f.SamePersonOtherNIK + f.InvalidNIK + f.ReusedEmail + f.PhotoReuse; s > 0.5 {
 		bad("fraud: fractions sum to %v, must be <= 0.5", s)
 	}
 	b := c.Bots

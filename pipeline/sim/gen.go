@@ -21,6 +21,7 @@ const (
 	KindSamePersonOtherNIK = "same_person_different_nik"
 	KindInvalidNIK         = "invalid_nik"
 	KindReusedEmail        = "reused_email"
+	KindPhotoReuse         = "photo_reuse" // another registration's KTP photo or selfie, transformed (Label.Group "photo:<transform>")
 	KindBotSlash24         = "bot_slash24"
 	KindBotRotatingIP      = "bot_rotating_ip"
 	KindBotSlowDrip        = "bot_slow_drip"
@@ -255,6 +256,11 @@ func (g *gen) plan() {
 type person struct {
 	nik, name, birth, gender, email, phone string
 	family                                 string
+	// photos names whose KTP photo and selfie this person uploads: the id of
+	// their first registration (set by newReg), or a victim's for planted
+	// photo re-use; uploads says the first registration uploaded them.
+	photos  string
+	uploads bool
 }
 
 type picker struct {
@@ -433,6 +439,7 @@ type reg struct {
 	verify, verified float64
 	docs             float64
 	payout           string // account set later by payout.changed, "" for none
+	photoTransform   string // planted photo re-use: how the victim's photo was altered
 	payoutDelayMin   int64
 	payoutDelayMax   int64
 }
@@ -440,6 +447,9 @@ type reg struct {
 func (g *gen) newReg(p *person, ip, device, ua string, lab *labelInfo) *reg {
 	g.regSeq++
 	o := g.cfg.Organic
+	if p.photos == "" {
+		p.photos = padID('R', g.regSeq, 8)
+	}
 	return &reg{id: padID('R', g.regSeq, 8), p: p, ip: ip, device: device, ua: ua, lab: lab,
 		verify: o.VerifyFraction, verified: o.VerifiedFraction, docs: o.DocumentFraction}
 }
@@ -452,9 +462,10 @@ func (g *gen) submitted(r *reg, at int64) {
 }
 
 func (g *gen) upload(r *reg, at int64, kind string) {
+	doc := event.Document{Kind: kind, URI: "file:///uploads/" + r.id + "/" + kind + ".jpg"}
+	doc.SHA256, doc.PHash = g.photoHashes(r, kind)
 	g.push(at, &event.Event{Schema: event.SchemaV1, Type: event.DocumentUploaded, RegistrationID: r.id,
-		IP: r.ip, DeviceID: r.device, UserAgent: r.ua,
-		Documents: []event.Document{{Kind: kind, URI: "file:///uploads/" + r.id + "/" + kind + ".jpg"}}}, r.lab)
+		IP: r.ip, DeviceID: r.device, UserAgent: r.ua, Documents: []event.Document{doc}}, r.lab)
 }
 
 // lifecycle pushes the submission at `at` and its follow-ups: verification
@@ -471,6 +482,7 @@ func (g *gen) lifecycle(rn *rand.Rand, r *reg, at int64) {
 		}
 	}
 	if rn.Float64() < r.docs {
+		r.p.uploads = true
 		ktp := at + 20000 + rn.Int64N(10*60000)
 		g.upload(r, ktp, "ktp")
 		g.upload(r, ktp+10000+rn.Int64N(5*60000), "selfie")
@@ -517,6 +529,7 @@ func (g *gen) organicOne(at int64) {
 	c := g.cfg
 	p := g.newPerson(r, "")
 	var lab *labelInfo
+	photo := false
 	if len(g.recent) > 0 {
 		f := c.Fraud
 		u := r.Float64()
@@ -540,6 +553,15 @@ func (g *gen) organicOne(at int64) {
 		case u < f.DuplicateNIK+f.SamePersonOtherNIK+f.InvalidNIK+f.ReusedEmail:
 			p.email = victim.email
 			lab = &labelInfo{fraud: true, kinds: []string{KindReusedEmail}}
+		case u < f.DuplicateNIK+f.SamePersonOtherNIK+f.InvalidNIK+f.ReusedEmail+f.PhotoReuse:
+			// Another person's photos, altered: a new identity otherwise.
+			// Remembered like an organic person so that the random stream
+			// of everything else is the same with or without photo re-use.
+			// Only photos that were uploaded can be re-used (and found).
+			if victim.uploads {
+				p.photos = victim.photos
+				photo = true
+			}
 		}
 	}
 	if lab == nil {
@@ -547,11 +569,16 @@ func (g *gen) organicOne(at int64) {
 	}
 	o := c.Organic
 	rg := g.newReg(p, g.organicIP(r), hexID(r, "D", 12), g.uas.pick(r), lab)
+	if photo {
+		rg.photoTransform = photoTransforms[mix(uint64(g.cfg.Seed), rg.id, "transform")%uint64(len(photoTransforms))]
+		rg.lab = &labelInfo{fraud: true, kinds: []string{KindPhotoReuse}, group: "photo:" + rg.photoTransform}
+		rg.docs = 1
+	}
 	if r.Float64() < o.PayoutFraction {
 		rg.payout, rg.payoutDelayMin, rg.payoutDelayMax = ewallet(r, p.phone), 10*60000, 6*3600000
 	}
 	u := r.Float64()
-	storm := lab == nil && u < o.StormFraction
+	storm := lab == nil && !photo && u < o.StormFraction
 	if storm {
 		rg.lab = &labelInfo{kinds: []string{KindRetryStorm}}
 	}
