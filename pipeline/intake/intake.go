@@ -287,7 +287,7 @@ func (in *Intake) NotMeHandler() http.Handler {
 			in.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Coba lagi nanti / Try again later", Message: "The report could not be stored."})
 			return
 		}
-		first, err := in.deps.Used.MarkUsed(ctx, "link\x00"+claims.ID, claims.Expires)
+		first, err := in.deps.Used.MarkUsed(ctx, report.LinkKey(claims.ID), claims.Expires)
 		if err != nil {
 			w.Header().Set("Retry-After", strconv.Itoa(int(in.cfg.RetryAfter.Seconds())))
 			in.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Coba lagi nanti / Try again later", Message: "The report could not be stored."})

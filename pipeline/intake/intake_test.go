@@ -77,6 +77,7 @@ type env struct {
 	key  ed25519.PrivateKey
 	dns  *flakyDNS
 	sink *memSink
+	used *report.MemoryStore
 	now  time.Time
 }
 
@@ -93,6 +94,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		return "", false, nil
 	}
 	store := report.NewMemoryStore()
+	e.used = store
 	v, err := report.New(report.DefaultConfig(), report.Deps{Keys: e.keys, DNS: e.dns, Registered: lookup, Seen: store,
 		Now: func() time.Time { return e.now }})
 	if err != nil {

@@ -55,6 +55,25 @@ func FromLink(c Claims, canonical string, receivedAt time.Time) Report {
 	}
 }
 
+// UsedKey is the single-use key (UsedStore) that accepting r took: the
+// (registration, Message-ID) pair of a reply (Verifier.Commit) or the token
+// of a not-me link (LinkKey). A restarted intake marks the keys of the
+// reports already stored, so that a replay is still refused after a
+// restart.
+func (r Report) UsedKey() string {
+	if r.Channel == ChannelLink {
+		return LinkKey(r.TokenID)
+	}
+	return replyKey(r.RegistrationID, r.MessageID)
+}
+
+// LinkKey is the single-use key of a not-me link token (Claims.ID).
+func LinkKey(tokenID string) string { return "link\x00" + tokenID }
+
+func replyKey(registrationID, messageID string) string {
+	return "reply\x00" + registrationID + "\x00" + messageID
+}
+
 func reportID(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {

@@ -267,7 +267,7 @@ func (v *Verifier) Commit(ctx context.Context, vd Verdict) (Verdict, error) {
 	if !vd.Accepted || v.cfg.Skip.Replay {
 		return vd, nil
 	}
-	key := "reply\x00" + vd.RegistrationID + "\x00" + vd.MessageID
+	key := replyKey(vd.RegistrationID, vd.MessageID)
 	first, err := v.deps.Seen.MarkUsed(ctx, key, v.deps.Now().Add(v.cfg.MaxSignatureAge+v.cfg.MaxClockSkew))
 	if err != nil {
 		return vd, &TemporaryError{fmt.Errorf("replay store: %w", err)}
