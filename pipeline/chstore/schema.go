@@ -95,6 +95,103 @@ WHERE (registration_id, score_version) IN (
 ) ENGINE = ReplacingMergeTree()
 ORDER BY dead_letter_id`),
 		}},
+		// Bursts for analysts. burst_episodes is filled by a materialized
+		// view over signals rather than by Go-side rows: the burst evidence
+		// already carries every column (one evidence object per flagged
+		// window, shared by all its members' signals), so the writer stays
+		// generic (it knows no detector's evidence), the episode rows come
+		// with the very INSERT that writes the signals (no second path that
+		// could lag or fail on its own), and a backfill from signals is one
+		// INSERT ... SELECT. Only visitParamExtract* (18.16 has no
+		// JSONExtract) and the non-throwing parseDateTimeBestEffortOrZero:
+		// an error inside a materialized view fails the signals INSERT
+		// itself, and a batch that always fails stops the pipeline.
+		//
+		// A window's signals arrive in one INSERT, but a replay writes them
+		// again later, so the rows go to an AggregatingMergeTree keyed by
+		// the window, with the evidence and min/max of written_at (the
+		// first and last time the window was written) as aggregate states;
+		// plain columns outside the key are refused there by current
+		// releases. burst_episodes is a view that merges the states and
+		// reads the columns out of the evidence: one row per flagged
+		// window, no FINAL needed. Re-running the backfill is harmless for
+		// the same reason.
+		{2, "burst_episodes, registrations_by_region_minute", []string{
+			q(`CREATE TABLE IF NOT EXISTS {db}.burst_episodes_state (
+    kind            String,
+    key_class       String,
+    key             String,
+    window_start    DateTime('UTC'),
+    window_seconds  UInt32,
+    evidence_state  AggregateFunction(any, String),
+    first_written   AggregateFunction(min, DateTime('UTC')),
+    last_written    AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (window_start, key_class, key, window_seconds, kind)`),
+			q(`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.burst_episodes_mv TO {db}.burst_episodes_state AS
+` + burstEpisodeRows),
+			q(`INSERT INTO {db}.burst_episodes_state (kind, key_class, key, window_start, window_seconds,
+    evidence_state, first_written, last_written)
+` + burstEpisodeRows),
+			q(`CREATE VIEW IF NOT EXISTS {db}.burst_episodes AS
+SELECT kind, key_class, key, window_start,
+    parseDateTimeBestEffortOrZero(visitParamExtractString(evidence, 'window_end')) AS window_end,
+    window_seconds,
+    toUInt32(visitParamExtractUInt(evidence, 'count')) AS submissions,
+    toUInt32(visitParamExtractUInt(evidence, 'distinct_identities')) AS distinct_identities,
+    toUInt32(visitParamExtractUInt(evidence, 'distinct_emails')) AS distinct_emails,
+    visitParamExtractFloat(evidence, 'baseline') AS baseline,
+    visitParamExtractFloat(evidence, 'ratio') AS ratio,
+    visitParamExtractFloat(evidence, 'excess_fraction') AS excess_fraction,
+    visitParamExtractFloat(evidence, 'p_value') AS p_value,
+    visitParamExtractFloat(evidence, 'score') AS score,
+    extractAll(visitParamExtractRaw(evidence, 'members'), '"([^"]+)"') AS members,
+    toUInt32(visitParamExtractUInt(evidence, 'members_total')) AS members_total,
+    visitParamExtractBool(evidence, 'approximate') AS approximate,
+    first_written, last_written, evidence
+FROM (
+    SELECT kind, key_class, key, window_start, window_seconds, anyMerge(evidence_state) AS evidence,
+        minMerge(first_written) AS first_written, maxMerge(last_written) AS last_written
+    FROM {db}.burst_episodes_state
+    GROUP BY kind, key_class, key, window_start, window_seconds
+)`),
+			// A plain view, computed when read: it covers events stored
+			// before the migration, and counting distinct event ids makes
+			// a replayed (twice written) event count once without FINAL.
+			q(`CREATE VIEW IF NOT EXISTS {db}.registrations_by_region_minute AS
+SELECT region_code, toStartOfMinute(occurred_at) AS minute,
+    uniqExact(event_id) AS submissions,
+    uniqExact(registration_id) AS registrations,
+    uniqExact(nik) AS distinct_niks
+FROM {db}.registrations
+WHERE type = 'registration.submitted'
+GROUP BY region_code, minute`),
+		}},
+		// Accepted misuse reports ("this registration used my email, it was
+		// not me"), one row per report, written by the pipeline when it
+		// processes the report's email.misuse_reported event (in the same
+		// batch write as the event, before the registrations row). A table
+		// rather than a materialized view over registrations: the columns
+		// come typed from Go instead of being parsed out of the event JSON
+		// with visitParamExtract* (18.16 has no JSONExtract, and a
+		// Message-ID may hold quotes and backslashes), and a replay writes
+		// the same row again (ReplacingMergeTree by report id).
+		{3, "misuse_reports", []string{
+			q(`CREATE TABLE IF NOT EXISTS {db}.misuse_reports (
+    report_id       String,
+    registration_id String,
+    address         String,
+    channel         String,
+    received_at     DateTime('UTC'),
+    message_id      String,
+    signer          String,
+    token_id        String,
+    source          String,
+    written_at      DateTime('UTC') DEFAULT now()
+) ENGINE = ReplacingMergeTree()
+ORDER BY (registration_id, report_id)`),
+		}},
 	}
 }
 
@@ -133,3 +230,22 @@ func Queries(db string) []Query {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// burstEpisodeRows turns burst signals into burst_episodes_state rows:
+// one per flagged window (kind <class>_burst, evidence as documented in
+// detectors/burst) and INSERT, grouped by the evidence, which all signals
+// of one window share. Only the key columns are extracted here; the
+// burst_episodes view reads the rest from the evidence, so the two cannot
+// disagree. Used by the materialized view and by the backfill.
+const burstEpisodeRows = `SELECT
+    kind,
+    visitParamExtractString(evidence, 'key_class') AS key_class,
+    visitParamExtractString(evidence, 'key') AS key,
+    parseDateTimeBestEffortOrZero(visitParamExtractString(evidence, 'window_start')) AS window_start,
+    toUInt32(visitParamExtractUInt(evidence, 'window_seconds')) AS window_seconds,
+    anyState(evidence) AS evidence_state,
+    minState(written_at) AS first_written,
+    maxState(written_at) AS last_written
+FROM {db}.signals
+WHERE detector = 'burst' AND endsWith(kind, '_burst')
+GROUP BY kind, evidence`
