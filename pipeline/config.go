@@ -24,6 +24,7 @@ type Config struct {
 	Batch      BatchConfig    `yaml:"batch"`
 	Limits     LimitsConfig   `yaml:"limits"`
 	Rules      RulesConfig    `yaml:"rules"`
+	Reports    ReportsConfig  `yaml:"reports"`
 }
 
 // KafkaConfig names the brokers, topics and consumer group.
@@ -34,7 +35,11 @@ type KafkaConfig struct {
 	RegistrationsTopic string   `yaml:"registrations_topic"`
 	ScoresTopic        string   `yaml:"scores_topic"`
 	DeadLettersTopic   string   `yaml:"dead_letters_topic"`
-	GroupID            string   `yaml:"group_id"`
+	// AddressReleasedTopic tells the registration platform that an address
+	// is free for its owner again: one message per accepted misuse report,
+	// key = the canonical address (see AddressReleased).
+	AddressReleasedTopic string `yaml:"address_released_topic"`
+	GroupID              string `yaml:"group_id"`
 	// Partitions and ReplicationFactor are used when the pipeline creates
 	// missing topics.
 	Partitions        int `yaml:"partitions"`
@@ -77,21 +82,83 @@ type RulesConfig struct {
 	File string `yaml:"file"`
 }
 
+// ReportsConfig is the misuse-report intake ("this registration used my
+// email, it was not me", package pipeline/intake), mounted on the HTTP
+// server under /v1/reports/ by `waspada run`. Without a token secret the
+// intake is off.
+type ReportsConfig struct {
+	// TokenSecrets are the HMAC secrets of the not-me tokens, by key id,
+	// each read from a file (at least 16 bytes; a trailing newline is
+	// dropped). The first is the current key, the one `waspada reports
+	// token` should issue with; the others are still accepted, so rotating
+	// means: put the new key first, drop the old one after the longest
+	// token lifetime.
+	TokenSecrets []TokenSecret `yaml:"token_secrets"`
+	// DNSZoneFile, when set, answers the DKIM key and DMARC lookups from a
+	// zone file (offline operation, tests) instead of the system resolver.
+	DNSZoneFile string `yaml:"dns_zone_file"`
+	// Domain and Local name the report mailbox: Local+TOKEN@Domain.
+	Domain string `yaml:"domain"`
+	Local  string `yaml:"local"`
+	// GatewayToken, when set, is the bearer token the mail gateway must
+	// send with POST /v1/reports/email.
+	GatewayToken string `yaml:"gateway_token"`
+	// SMTPListen is host:port of the optional SMTP listener for the report
+	// mailbox's MX; empty: no listener.
+	SMTPListen string `yaml:"smtp_listen"`
+}
+
+// TokenSecret is one not-me token key: its id (kept in every token) and
+// the file holding the secret.
+type TokenSecret struct {
+	ID   string `yaml:"id"`
+	File string `yaml:"file"`
+}
+
+// Enabled reports whether the intake runs (a token secret is configured).
+func (r ReportsConfig) Enabled() bool { return len(r.TokenSecrets) > 0 }
+
+func (r ReportsConfig) validate(add func(string, ...any)) {
+	ids := map[string]bool{}
+	for i, k := range r.TokenSecrets {
+		if k.ID == "" || k.File == "" {
+			add("reports.token_secrets[%d]: needs id and file", i)
+		}
+		if ids[k.ID] {
+			add("reports.token_secrets[%d]: key id %q listed twice", i, k.ID)
+		}
+		ids[k.ID] = true
+	}
+	if r.Enabled() && (r.Domain == "" || strings.ContainsAny(r.Domain, "@ /")) {
+		add("reports.domain: %q is not a mail domain (needed with token_secrets)", r.Domain)
+	}
+	if r.Local == "" || strings.ContainsAny(r.Local, "+@ ") {
+		add("reports.local: %q must be a plain local part", r.Local)
+	}
+	if r.SMTPListen != "" {
+		if _, _, err := net.SplitHostPort(r.SMTPListen); err != nil {
+			add("reports.smtp_listen: %q is not host:port", r.SMTPListen)
+		}
+	}
+}
+
 // DefaultConfig runs everything on one machine with embedded defaults.
 func DefaultConfig() Config {
 	return Config{
 		Kafka: KafkaConfig{
-			RegistrationsTopic: "waspada.registrations",
-			ScoresTopic:        "waspada.risk-scores",
-			DeadLettersTopic:   "waspada.dead-letters",
-			GroupID:            "waspada",
-			Partitions:         3,
-			ReplicationFactor:  1,
+			RegistrationsTopic:   "waspada.registrations",
+			ScoresTopic:          "waspada.risk-scores",
+			DeadLettersTopic:     "waspada.dead-letters",
+			AddressReleasedTopic: "waspada.address-released",
+			GroupID:              "waspada",
+			Partitions:           3,
+			ReplicationFactor:    1,
 		},
 		ClickHouse: chstore.DefaultConfig(),
 		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
 		Batch:      BatchConfig{MaxEvents: 5000, MaxWait: 500 * time.Millisecond, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second},
 		Limits:     LimitsConfig{MaxEventBytes: 256 << 10, MaxDeadPayload: 64 << 10},
+		Reports:    ReportsConfig{Domain: "reports.example", Local: "report"},
 	}
 }
 
@@ -105,7 +172,8 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, t := range map[string]string{"registrations_topic": c.Kafka.RegistrationsTopic,
-		"scores_topic": c.Kafka.ScoresTopic, "dead_letters_topic": c.Kafka.DeadLettersTopic} {
+		"scores_topic": c.Kafka.ScoresTopic, "dead_letters_topic": c.Kafka.DeadLettersTopic,
+		"address_released_topic": c.Kafka.AddressReleasedTopic} {
 		if t == "" || strings.ContainsAny(t, " /\\") {
 			add("kafka.%s: %q is not a valid topic name", name, t)
 		}
@@ -147,6 +215,7 @@ func (c Config) Validate() error {
 	if c.Limits.MaxDeadPayload < 0 {
 		add("limits.max_dead_letter_payload: must not be negative")
 	}
+	c.Reports.validate(add)
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,9 @@ func TestConfigFiles(t *testing.T) {
 			"batch.max_events: must be at least 1",
 			"batch.max_wait: must be positive",
 			"limits.max_event_bytes: 10 is too small",
+			"reports.token_secrets[0]: needs id and file",
+			`reports.domain: "" is not a mail domain`,
+			`reports.smtp_listen: "2525" is not host:port`,
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.yaml")
@@ -55,14 +58,16 @@ func TestConfigFileValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Batch.MaxWait != time.Second || cfg.ClickHouse.ReadTimeout != time.Minute || cfg.Kafka.Partitions != 12 ||
-		len(cfg.Kafka.Brokers) != 2 || cfg.Rules.File != "/etc/waspada/rules.yaml" {
+		len(cfg.Kafka.Brokers) != 2 || cfg.Rules.File != "/etc/waspada/rules.yaml" ||
+		cfg.Kafka.AddressReleasedTopic != "prakerja.address-released" || len(cfg.Reports.TokenSecrets) != 2 ||
+		cfg.Reports.TokenSecrets[0].ID != "k2" || cfg.Reports.SMTPListen != "0.0.0.0:2525" || !cfg.Reports.Enabled() {
 		t.Fatalf("values not loaded: %+v", cfg)
 	}
 	def, err := LoadConfigFile("testdata/empty.good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.Kafka.GroupID != DefaultConfig().Kafka.GroupID {
+	if def.Kafka.GroupID != DefaultConfig().Kafka.GroupID || def.Reports.Enabled() {
 		t.Fatal("an empty file must keep the defaults")
 	}
 }

@@ -32,7 +32,9 @@ func StartEmbeddedKafka(port int, dataDir string, partitions int) (*kfake.Cluste
 
 // EnsureTopics creates the pipeline's topics if they are missing: the
 // risk-scores topic compacted (one current score per registration key),
-// the others with default retention.
+// the others (registrations, dead letters, address released) with default
+// retention. The address-released topic is not compacted: its key is the
+// address, and two reports of one address name different registrations.
 func EnsureTopics(ctx context.Context, cfg KafkaConfig) error {
 	// An own transport, closed on return: kafka-go's shared default
 	// transport would keep idle connections open for the process's life.
@@ -47,6 +49,7 @@ func EnsureTopics(ctx context.Context, cfg KafkaConfig) error {
 		topic(cfg.RegistrationsTopic),
 		topic(cfg.ScoresTopic, kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"}),
 		topic(cfg.DeadLettersTopic),
+		topic(cfg.AddressReleasedTopic),
 	}}
 	var lastErr error
 	for attempt := 0; attempt < 30; attempt++ {

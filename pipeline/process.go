@@ -49,7 +49,10 @@ type Result struct {
 	Events      int
 	Scores      []rules.Score
 	DeadLetters []DeadLetter
-	Rows        chstore.Batch
+	// Released are the address-released messages of the batch's misuse
+	// reports (email.misuse_reported events).
+	Released []AddressReleased
+	Rows     chstore.Batch
 }
 
 // Processor decodes a batch, runs it through the engine in decision order
@@ -64,6 +67,11 @@ type Processor struct {
 	// PrepareWorkers bounds the events prepared at once (photo fetches);
 	// 0 means 8.
 	PrepareWorkers int
+	// OnReport, when set, is called with every email.misuse_reported event
+	// the engine processed, live (Process) or when rebuilding (Replay),
+	// on the processing goroutine: `waspada run` rebuilds the report
+	// intake's single-use store from it.
+	OnReport func(ev *event.Event)
 }
 
 // Process handles one batch. Valid events are prepared (detector IO such
@@ -112,6 +120,13 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (Result, error)
 		res.Rows.Events = append(res.Rows.Events, chstore.EventRow{Event: d.ev, Canonical: canonical,
 			Prepared: prepared[i], Source: d.msg.Source})
 		p.shape(out, &res)
+		if d.ev.Type == event.MisuseReported {
+			res.Rows.MisuseReports = append(res.Rows.MisuseReports, misuseReportRow(d.ev, d.msg.Source))
+			res.Released = append(res.Released, addressReleased(d.ev))
+			if p.OnReport != nil {
+				p.OnReport(d.ev)
+			}
+		}
 		if p.Metrics != nil {
 			p.Metrics.Events.WithLabelValues(string(d.ev.Type)).Inc()
 		}
@@ -138,6 +153,9 @@ func (p *Processor) Replay(raw, prepared []byte) error {
 		return err
 	}
 	p.Engine.Process(ev)
+	if ev.Type == event.MisuseReported && p.OnReport != nil {
+		p.OnReport(ev)
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/waspada/waspada/pipeline/chstore"
+	"github.com/waspada/waspada/pipeline/event"
 )
 
 // Stats are running totals, for summaries and tests.
@@ -36,6 +37,7 @@ type Runner struct {
 	reader  *kafka.Reader
 	scores  *kafka.Writer
 	dead    *kafka.Writer
+	release *kafka.Writer
 	log     *slog.Logger
 
 	ready atomic.Bool
@@ -56,6 +58,11 @@ func NewRunner(cfg Config, eng *Engine, store *chstore.Store, m *Metrics, log *s
 		stats:   Stats{Signals: map[string]int{}, DeadReasons: map[string]int{}},
 	}
 }
+
+// OnReport sets a function called with every email.misuse_reported event
+// the runner processes or rebuilds from (see Processor.OnReport). Call it
+// before Rebuild and Run.
+func (r *Runner) OnReport(fn func(ev *event.Event)) { r.proc.OnReport = fn }
 
 // Ready reports whether the runner is consuming and its sinks are writing.
 func (r *Runner) Ready() bool { return r.ready.Load() }
@@ -103,11 +110,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.reader = NewReader(r.cfg.Kafka)
 	r.scores = NewWriter(r.cfg.Kafka.Brokers, r.cfg.Kafka.ScoresTopic)
 	r.dead = NewWriter(r.cfg.Kafka.Brokers, r.cfg.Kafka.DeadLettersTopic)
+	r.release = NewWriter(r.cfg.Kafka.Brokers, r.cfg.Kafka.AddressReleasedTopic)
 	defer func() {
 		r.ready.Store(false)
 		r.reader.Close()
 		CloseWriter(r.scores)
 		CloseWriter(r.dead)
+		CloseWriter(r.release)
 	}()
 
 	fetched := make(chan kafka.Message, r.cfg.Batch.MaxEvents)
@@ -203,6 +212,9 @@ func (r *Runner) handle(ctx context.Context, batch []kafka.Message) error {
 	if err := r.retry(wctx, "kafka_dead_letters", func(c context.Context) error { return r.writeDeadLetters(c, res) }); err != nil {
 		return err
 	}
+	if err := r.retry(wctx, "kafka_address_released", func(c context.Context) error { return r.writeReleased(c, res) }); err != nil {
+		return err
+	}
 	if r.store != nil && res.Rows.Rows() > 0 {
 		if err := r.retry(wctx, "clickhouse", func(c context.Context) error { return r.store.Write(c, &res.Rows) }); err != nil {
 			return err
@@ -261,6 +273,23 @@ func (r *Runner) writeDeadLetters(ctx context.Context, res Result) error {
 		out[i] = kafka.Message{Key: []byte(d.ID), Value: b}
 	}
 	return r.dead.WriteMessages(ctx, out...)
+}
+
+// writeReleased tells the registration platform which addresses are free
+// for their owners (key = canonical address; see AddressReleased).
+func (r *Runner) writeReleased(ctx context.Context, res Result) error {
+	if len(res.Released) == 0 {
+		return nil
+	}
+	out := make([]kafka.Message, len(res.Released))
+	for i, a := range res.Released {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		out[i] = kafka.Message{Key: []byte(a.Address), Value: b}
+	}
+	return r.release.WriteMessages(ctx, out...)
 }
 
 func (r *Runner) retry(ctx context.Context, sink string, fn func(context.Context) error) error {

@@ -31,6 +31,27 @@ func (s *Store) EachEvent(ctx context.Context, fn func(raw, prepared []byte) err
 	return n, rows.Err()
 }
 
+// RegisteredEmail returns the address a registration was made with: the
+// email of its latest submission or verification email in decision order,
+// as the misuse-report intake needs it to check a token (see
+// report.RegistrationLookup). ok is false when no such event is stored.
+func (s *Store) RegisteredEmail(ctx context.Context, registrationID string) (addr string, ok bool, err error) {
+	rows, err := s.conn.Query(ctx, "SELECT email FROM "+s.db+".registrations WHERE registration_id = "+Quote(registrationID)+
+		" AND type IN ('registration.submitted', 'email.verification_sent') AND email != ''"+
+		" ORDER BY occurred_at DESC, occurred_at_ns DESC, event_id DESC LIMIT 1")
+	if err != nil {
+		return "", false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&addr); err != nil {
+			return "", false, err
+		}
+		return addr, true, rows.Err()
+	}
+	return "", false, rows.Err()
+}
+
 // Version is the last stored score version of a registration.
 type Version struct {
 	RegistrationID string

@@ -63,23 +63,38 @@ type DeadLetterRow struct {
 	ReceivedAt   time.Time
 }
 
+// MisuseReportRow is one accepted misuse report (an email.misuse_reported
+// event), for the misuse_reports table.
+type MisuseReportRow struct {
+	ReportID       string
+	RegistrationID string
+	Address        string // canonical
+	Channel        string // "email" or "link"
+	ReceivedAt     time.Time
+	MessageID      string
+	Signer         string
+	TokenID        string
+	Source         string // where the event was read: "topic/partition/offset" or "file:line"
+}
+
 // Batch is everything one pipeline batch writes.
 type Batch struct {
-	Events      []EventRow
-	Signals     []SignalRow
-	Scores      []ScoreRow
-	DeadLetters []DeadLetterRow
+	Events        []EventRow
+	Signals       []SignalRow
+	Scores        []ScoreRow
+	DeadLetters   []DeadLetterRow
+	MisuseReports []MisuseReportRow
 }
 
 // Rows is the number of rows in the batch.
 func (b *Batch) Rows() int {
-	return len(b.Events) + len(b.Signals) + len(b.Scores) + len(b.DeadLetters)
+	return len(b.Events) + len(b.Signals) + len(b.Scores) + len(b.DeadLetters) + len(b.MisuseReports)
 }
 
 // Write inserts the batch, one INSERT per non-empty table, in an order
 // that makes a crash anywhere in between recoverable: dead letters, then
-// signals, then scores (never a score without its evidence), and the
-// registrations last. The registrations table is what a restart re-observes
+// signals, then scores (never a score without its evidence), then misuse
+// reports, and the registrations last. The registrations table is what a restart re-observes
 // (EachEvent), so a stored event means everything it produced is stored
 // too. Written the other way round, a crash after the registrations insert
 // would lose the new score versions of *other* registrations (the earlier
@@ -119,6 +134,15 @@ rule_set, as_of, event_id, content_hash`, len(b.Scores), func(i int) []any {
 			}
 			return []any{r.RegistrationID, r.ScoreVersion, r.Score, r.Band, r.Reasons, kinds, r.RuleSet, r.AsOf,
 				r.EventID, r.ContentHash}
+		}); err != nil {
+			return err
+		}
+	}
+	if len(b.MisuseReports) > 0 {
+		if err := s.insert(ctx, "misuse_reports", `report_id, registration_id, address, channel, received_at, message_id,
+signer, token_id, source`, len(b.MisuseReports), func(i int) []any {
+			r := b.MisuseReports[i]
+			return []any{r.ReportID, r.RegistrationID, r.Address, r.Channel, r.ReceivedAt, r.MessageID, r.Signer, r.TokenID, r.Source}
 		}); err != nil {
 			return err
 		}
