@@ -1,0 +1,16 @@
+-- Every uploaded document's hashes, newest first: precomputed by the upload
+-- service (the event's documents) or computed by the photo detector (the
+-- prepared column), and the reason when a document could not be fetched or
+-- decoded. Near-duplicate pairs and their distances are in signals
+-- (detector = 'photo').
+SELECT registration_id, event_id, occurred_at,
+       extractAll(documents, '"kind":"([a-z_]+)"') AS kinds,
+       arrayConcat(extractAll(documents, '"phash":"(?:p:)?([0-9a-fA-F]{16})"'),
+                   extractAll(prepared, '"phash":"([0-9a-f]{16})"')) AS phashes,
+       arrayConcat(extractAll(documents, '"sha256":"([0-9a-fA-F]{64})"'),
+                   extractAll(prepared, '"sha256":"([0-9a-f]{64})"')) AS sha256s,
+       extractAll(prepared, '"(?:unavailable|undecodable)":"([a-z_]+)"') AS failures
+FROM {db}.registrations FINAL
+WHERE type = 'document.uploaded'
+ORDER BY occurred_at DESC, event_id
+LIMIT 100
