@@ -25,6 +25,7 @@ Commands:
   photos     hash photos and find near-duplicates in a folder
   reports    verify an email misuse report, issue a "not me" link
   bench      throughput against a baseline, and memory per registration
+  evaluate   burst detection quality on a simulated wave: flagged per planted pattern, false alarms
 
 Run 'waspada <command> -h' for the flags of each command.
 `
@@ -41,6 +42,7 @@ func main() {
 		"bench":    runBench,
 		"photos":   runPhotos,
 		"reports":  runReports,
+		"evaluate": runEvaluate,
 	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stdout, usage)

@@ -121,6 +121,18 @@ func Evaluate(sc sim.Config, cfg Config) (Report, error) {
 			sum.ByKind[k] += n
 		}
 	}
+	// Populations the list above does not know (a label kind added to the
+	// simulator later) still get a row, after the others, in neither sum.
+	var rest []string
+	for p := range rows {
+		if !slices.Contains(order, p) {
+			rest = append(rest, p)
+		}
+	}
+	slices.Sort(rest)
+	for _, p := range rest {
+		rep.Rows = append(rep.Rows, *rows[p])
+	}
 	rep.Stats = d.Stats()
 	return rep, nil
 }
