@@ -24,6 +24,8 @@ type pipelineFlags struct {
 	configFile string
 	brokers    string
 	photoHosts string
+	// reportSecrets is --reports-secrets as given: id=file,id=file.
+	reportSecrets string
 }
 
 // fileConfig is the --config YAML: the pipeline's sections and the
@@ -72,6 +74,40 @@ var envVars = []struct {
 	{"WASPADA_HTTP_LISTEN", "HTTP listen address", func(c *pipeline.Config, v string) error { c.HTTP.Listen = v; return nil }},
 	{"WASPADA_API_TOKEN", "bearer token for the score lookup", func(c *pipeline.Config, v string) error { c.HTTP.APIToken = v; return nil }},
 	{"WASPADA_RULES", "rules file", func(c *pipeline.Config, v string) error { c.Rules.File = v; return nil }},
+	{"WASPADA_ADDRESS_RELEASED_TOPIC", "topic telling the platform an address is free for its owner", func(c *pipeline.Config, v string) error {
+		c.Kafka.AddressReleasedTopic = v
+		return nil
+	}},
+	{"WASPADA_REPORTS_SECRETS", "not-me token secrets as id=file,id=file (first = current); empty: reports off", func(c *pipeline.Config, v string) error {
+		s, err := parseSecrets(v)
+		c.Reports.TokenSecrets = s
+		return err
+	}},
+	{"WASPADA_REPORTS_DNS_ZONE", "zone file for DKIM/DMARC lookups instead of the system resolver", func(c *pipeline.Config, v string) error { c.Reports.DNSZoneFile = v; return nil }},
+	{"WASPADA_REPORTS_DOMAIN", "report mailbox domain (replies go to report+TOKEN@domain)", func(c *pipeline.Config, v string) error { c.Reports.Domain = v; return nil }},
+	{"WASPADA_REPORTS_GATEWAY_TOKEN", "bearer token the mail gateway sends with POST /v1/reports/email", func(c *pipeline.Config, v string) error { c.Reports.GatewayToken = v; return nil }},
+	{"WASPADA_REPORTS_SMTP", "SMTP listen address for the report mailbox (empty: off)", func(c *pipeline.Config, v string) error { c.Reports.SMTPListen = v; return nil }},
+}
+
+// parseSecrets reads id=file,id=file.
+func parseSecrets(v string) ([]pipeline.TokenSecret, error) {
+	var out []pipeline.TokenSecret
+	for _, item := range splitList(v) {
+		id, file, ok := strings.Cut(item, "=")
+		if !ok || id == "" || file == "" {
+			return nil, fmt.Errorf("token secret %q: want id=file", item)
+		}
+		out = append(out, pipeline.TokenSecret{ID: id, File: file})
+	}
+	return out, nil
+}
+
+func formatSecrets(s []pipeline.TokenSecret) string {
+	var parts []string
+	for _, k := range s {
+		parts = append(parts, k.ID+"="+k.File)
+	}
+	return strings.Join(parts, ",")
 }
 
 // detectorEnvVars are the detectors' environment variables.
@@ -131,6 +167,7 @@ func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
 	fs.StringVar(&c.Kafka.RegistrationsTopic, "registrations-topic", c.Kafka.RegistrationsTopic, "topic to read registration events from")
 	fs.StringVar(&c.Kafka.ScoresTopic, "scores-topic", c.Kafka.ScoresTopic, "compacted topic to publish risk scores to (key = registration_id)")
 	fs.StringVar(&c.Kafka.DeadLettersTopic, "dead-letters-topic", c.Kafka.DeadLettersTopic, "topic for events that cannot be processed, with the reason")
+	fs.StringVar(&c.Kafka.AddressReleasedTopic, "address-released-topic", c.Kafka.AddressReleasedTopic, "topic telling the registration platform that a reported address is free for its owner (key = canonical address)")
 	fs.StringVar(&c.Kafka.GroupID, "group", c.Kafka.GroupID, "Kafka consumer group")
 	fs.IntVar(&c.Kafka.Partitions, "partitions", c.Kafka.Partitions, "partitions for topics the pipeline creates")
 	fs.IntVar(&c.Kafka.EmbeddedPort, "embedded-port", c.Kafka.EmbeddedPort, "port of the embedded broker (0: any free port)")
@@ -143,6 +180,12 @@ func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
 	fs.StringVar(&c.Rules.File, "rules", c.Rules.File, "rules file (empty: the embedded default rules)")
 	fs.IntVar(&c.Batch.MaxEvents, "batch-events", c.Batch.MaxEvents, "most events per batch")
 	fs.DurationVar(&c.Batch.MaxWait, "batch-wait", c.Batch.MaxWait, "longest wait to fill a batch")
+	p.reportSecrets = formatSecrets(c.Reports.TokenSecrets)
+	fs.StringVar(&p.reportSecrets, "reports-secrets", p.reportSecrets, "misuse reports: not-me token secrets as id=file,id=file, the first the current key (empty: the report intake is off)")
+	fs.StringVar(&c.Reports.DNSZoneFile, "reports-dns-zone", c.Reports.DNSZoneFile, "misuse reports: zone file answering the DKIM key and DMARC lookups (empty: the system resolver)")
+	fs.StringVar(&c.Reports.Domain, "reports-domain", c.Reports.Domain, "misuse reports: domain of the report mailbox (replies go to "+c.Reports.Local+"+TOKEN@domain)")
+	fs.StringVar(&c.Reports.GatewayToken, "reports-gateway-token", c.Reports.GatewayToken, "misuse reports: bearer token the mail gateway must send with POST /v1/reports/email (prefer WASPADA_REPORTS_GATEWAY_TOKEN)")
+	fs.StringVar(&c.Reports.SMTPListen, "reports-smtp", c.Reports.SMTPListen, "misuse reports: SMTP listen address for the report mailbox's MX (empty: no listener)")
 	fs.StringVar(&p.det.Photo.Fetch.Root, "photo-root", p.det.Photo.Fetch.Root, "directory file:// document URIs must lie in (empty: file:// documents are unavailable)")
 	p.photoHosts = strings.Join(p.det.Photo.Fetch.AllowedHosts, ",")
 	fs.StringVar(&p.photoHosts, "photo-hosts", p.photoHosts, "comma-separated hosts http(s):// documents may come from (empty: any)")
@@ -152,6 +195,11 @@ func (p *pipelineFlags) bind(fs *flag.FlagSet, args []string) error {
 // finish applies the flag values that need parsing and validates.
 func (p *pipelineFlags) finish() error {
 	p.cfg.Kafka.Brokers = splitList(p.brokers)
+	secrets, err := parseSecrets(p.reportSecrets)
+	if err != nil {
+		return fmt.Errorf("--reports-secrets: %w", err)
+	}
+	p.cfg.Reports.TokenSecrets = secrets
 	p.det.Photo.Fetch.AllowedHosts = splitList(p.photoHosts)
 	return errors.Join(p.cfg.Validate(), p.det.Validate())
 }

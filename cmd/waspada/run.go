@@ -35,6 +35,14 @@ when a clickhouse-server or clickhouse binary is on PATH (data in
 At start-up it applies the schema (unless --no-migrate) and rebuilds detector
 state from ClickHouse. SIGINT/SIGTERM: stop fetching, flush, commit, exit 0.
 
+With a not-me token secret (--reports-secrets id=file) it also takes misuse
+reports on the HTTP server: POST /v1/reports/email (a raw reply to the report
+mailbox, DKIM-verified) and GET/POST /v1/reports/not-me?t=TOKEN, optionally
+over SMTP (--reports-smtp). An accepted report is produced onto the
+registrations topic as an email.misuse_reported event (202 once Kafka acked
+it); the pipeline then scores it like any event and tells the platform on
+--address-released-topic that the address is free for its owner.
+
 Flags:
 `
 
@@ -57,7 +65,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	env, err := startEnvironment(ctx, &pf.cfg, envOptions{localClickHouseDir: *chData, migrate: !*noMigrate, detectors: &pf.det}, stdout, log)
+	env, err := startEnvironment(ctx, &pf.cfg, envOptions{localClickHouseDir: *chData, migrate: !*noMigrate, reports: true, detectors: &pf.det}, stdout, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "waspada run:", err)
 		return 1
@@ -80,6 +88,7 @@ type environment struct {
 	metrics *pipeline.Metrics
 	runner  *pipeline.Runner
 	http    *pipeline.HTTPServer
+	reports *reportsService // nil: misuse reports off
 	// chMissing says why there is no ClickHouse, for the summary.
 	chMissing string
 	// closeEngine releases what the detectors hold (the photo fetcher).
@@ -91,6 +100,9 @@ type envOptions struct {
 	migrate            bool
 	// resetDatabase drops the database before migrating (the demo's own).
 	resetDatabase bool
+	// reports mounts the misuse-report intake when it is configured
+	// (`waspada run`; the demo has none).
+	reports bool
 	// detectors configures the detectors; nil runs them on their defaults.
 	detectors *detectorConfig
 }
@@ -167,6 +179,12 @@ func startEnvironment(ctx context.Context, cfg *pipeline.Config, opt envOptions,
 	}
 	env.closeEngine = eng.close
 	env.runner = pipeline.NewRunner(*cfg, eng.Engine, env.store, env.metrics, log)
+	if opt.reports {
+		// Before the rebuild, which re-marks the stored reports as used.
+		if env.reports, err = startReports(cfg, env.store, env.runner, stdout); err != nil {
+			return nil, err
+		}
+	}
 	if env.store != nil {
 		start := time.Now()
 		n, err := env.runner.Rebuild(ctx)
@@ -182,12 +200,28 @@ func startEnvironment(ctx context.Context, cfg *pipeline.Config, opt envOptions,
 		if env.store != nil {
 			lookup = env.store
 		}
-		h, err := pipeline.ListenHTTP(cfg.HTTP.Listen, pipeline.Handler(env.metrics, env.runner.Ready, lookup, cfg.HTTP.APIToken))
+		handler := pipeline.Handler(env.metrics, env.runner.Ready, lookup, cfg.HTTP.APIToken)
+		if env.reports != nil {
+			handler = env.reports.mount(handler)
+		}
+		h, err := pipeline.ListenHTTP(cfg.HTTP.Listen, handler)
 		if err != nil {
 			return nil, fmt.Errorf("http: %w", err)
 		}
 		env.http = h
 		fmt.Fprintf(stdout, "HTTP on http://%s (/healthz /readyz /metrics /v1/scores/{id})\n", h.Addr())
+	}
+	if env.reports != nil {
+		if cfg.Reports.SMTPListen != "" {
+			if err := env.reports.serveSMTP(); err != nil {
+				return nil, err
+			}
+		}
+		httpAddr := ""
+		if env.http != nil {
+			httpAddr = env.http.Addr()
+		}
+		env.reports.summary(*cfg, httpAddr, stdout)
 	}
 	env.cfg = *cfg
 	ok = true
@@ -210,6 +244,9 @@ func (env *environment) serve(ctx context.Context, stdout io.Writer, log *slog.L
 func (env *environment) Close() {
 	if env.http != nil {
 		env.http.Close()
+	}
+	if env.reports != nil {
+		env.reports.Close()
 	}
 	if env.store != nil {
 		env.store.Close()
