@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,13 @@ type Metrics struct {
 	SinkErrors      *prometheus.CounterVec
 	ConsumerLag     prometheus.Gauge
 	Commits         prometheus.Counter
+
+	// The last snapshot of the detectors' own state (StatsReporter),
+	// taken between batches by the goroutine that runs the engine and read
+	// by scrapes.
+	statsMu    sync.Mutex
+	stats      []prometheus.Metric
+	statsDescs map[string]*prometheus.Desc
 }
 
 // NewMetrics registers every metric on a fresh registry.
@@ -51,9 +60,87 @@ func NewMetrics() *Metrics {
 			Help: "Offset commits after durable writes."}),
 	}
 	m.Registry.MustRegister(m.Events, m.DeadLetters, m.Signals, m.Scores, m.DetectorSeconds, m.BatchEvents,
-		m.SinkSeconds, m.SinkErrors, m.ConsumerLag, m.Commits,
+		m.SinkSeconds, m.SinkErrors, m.ConsumerLag, m.Commits, statsCollector{m},
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// StatsReporter is an optional interface of a detector that keeps counters
+// about its own state worth watching in production (the burst detector:
+// keys held, keys evicted when the cap bites, late events). The pipeline
+// calls ReportStats after every batch (and after a rebuild) from the
+// goroutine that runs the engine, so never concurrently with Observe, and
+// exports the values as they were then. ReportStats calls report once per
+// value; a name ending in _total is a counter (it never decreases), any
+// other a gauge. The metric is waspada_<detector name>_<name>; a name that
+// does not make a valid metric name is skipped.
+type StatsReporter interface {
+	ReportStats(report func(name, help string, value float64))
+}
+
+// SnapshotStats records the current values of every detector in e that is
+// a StatsReporter, for the next scrapes. Call it from the goroutine that
+// runs e, between events.
+func (m *Metrics) SnapshotStats(e *Engine) {
+	var fresh []prometheus.Metric
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	if m.statsDescs == nil {
+		m.statsDescs = map[string]*prometheus.Desc{}
+	}
+	for _, d := range e.detectors {
+		r, ok := unwrap(d).(StatsReporter)
+		if !ok {
+			continue
+		}
+		prefix := "waspada_" + d.Name() + "_"
+		r.ReportStats(func(name, help string, v float64) {
+			full := prefix + name
+			if !legacyMetricName(full) {
+				return
+			}
+			desc := m.statsDescs[full]
+			if desc == nil {
+				desc = prometheus.NewDesc(full, help, nil, nil)
+				m.statsDescs[full] = desc
+			}
+			t := prometheus.GaugeValue
+			if strings.HasSuffix(name, "_total") {
+				t = prometheus.CounterValue
+			}
+			if cm, err := prometheus.NewConstMetric(desc, t, v); err == nil {
+				fresh = append(fresh, cm)
+			}
+		})
+	}
+	m.stats = fresh
+}
+
+// legacyMetricName is [a-zA-Z_:][a-zA-Z0-9_:]*, the names every scraper
+// accepts (the client library would take any UTF-8).
+func legacyMetricName(s string) bool {
+	for i, c := range s {
+		ok := c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// statsCollector exports the last SnapshotStats. It describes nothing
+// up front (an unchecked collector): the set of values depends on the
+// detectors wired.
+type statsCollector struct{ m *Metrics }
+
+func (statsCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.statsMu.Lock()
+	defer c.m.statsMu.Unlock()
+	for _, s := range c.m.stats {
+		ch <- s
+	}
 }
 
 // Instrument wraps a detector so that its latency and signals are counted

@@ -138,6 +138,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (Result, error)
 			p.Metrics.Events.WithLabelValues("invalid").Inc()
 		}
 	}
+	if p.Metrics != nil {
+		p.Metrics.SnapshotStats(p.Engine)
+	}
 	return res, nil
 }
 

@@ -99,6 +99,9 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		states[i] = VersionState{RegistrationID: v.RegistrationID, Version: v.Version, Content: v.ContentHash}
 	}
 	eng.RestoreVersions(states)
+	if r.metrics != nil {
+		r.metrics.SnapshotStats(eng)
+	}
 	return n, nil
 }
 

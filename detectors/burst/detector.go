@@ -154,6 +154,24 @@ func (d *Detector) Stats() Stats {
 	return s
 }
 
+// ReportStats gives Stats one value at a time, for metrics (the pipeline's
+// optional StatsReporter): names ending in _total are counters.
+func (d *Detector) ReportStats(report func(name, help string, value float64)) {
+	s := d.Stats()
+	report("keys", "Burst detector keys (IP, /24, /64, device, ...) held now.", float64(s.Keys))
+	report("events_total", "Events the burst detector observed.", float64(s.Events))
+	report("submissions_total", "Submissions counted in windows (replays excluded).", float64(s.Submissions))
+	report("late_total", "Submissions whose window (of some length) had already been judged: left out of it.", float64(s.Late))
+	report("future_total", "Events ignored for being more than max_jump ahead of the stream.", float64(s.Future))
+	report("evicted_idle_total", "Keys evicted after idle_ttl without events.", float64(s.EvictedIdle))
+	report("evicted_cap_total", "Keys evicted because max_keys was reached (the cap bites).", float64(s.EvictedCap))
+	report("keys_refused_total", "New keys refused because max_keys was reached and no key was idle.", float64(s.KeysRefused))
+	report("windows_closed_total", "Key windows judged.", float64(s.WindowsClosed))
+	report("bursts_total", "Key windows flagged as bursts (including extensions).", float64(s.Bursts))
+	report("ring_signals_total", "Proxy-ring signals emitted (per member, per growth step).", float64(s.Rings))
+	report("truncated_total", "Registrations not remembered because a window held max_members.", float64(s.Truncated))
+}
+
 // Observe counts a registration.submitted event in the windows of its keys
 // and its proxy rings, advances the watermark (the largest occurred_at seen
 // minus AllowedLateness) with any event, and judges every window that the
