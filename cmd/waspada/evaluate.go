@@ -54,7 +54,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	sc := sim.DefaultConfig()
 	bc := burst.DefaultConfig()
 	fs.IntVar(&sc.Events, "events", sc.Events, "number of events in the wave (all types; about 5.3 per registration)")
-	regs := fs.Int("registrations", 0, "about this many registrations instead of --events (events estimated from a sample of the same wave; the report gives the exact count)")
+	regs := fs.Int("registrations", 0, "about this many registrations instead of --events (the events are found by generating the wave first; the report gives the exact count)")
 	fs.Int64Var(&sc.Seed, "seed", sc.Seed, "random seed")
 	start := fs.String("start", sc.Start.Format(time.RFC3339), "wave opening time (RFC 3339)")
 	fs.Float64Var(&sc.MeanRate, "rate", sc.MeanRate, "mean organic registrations per second (lower: a longer, thinner wave)")
@@ -130,24 +130,33 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// eventsFor estimates the events that give about regs registrations, from
-// the events per registration of a sample of the same wave (the mix of
-// retries, mails and uploads depends on the config).
+// eventsFor finds a number of events whose wave holds at least regs
+// registrations (and at most 1% more). The events per registration depend
+// on the whole wave (its length shapes the farms and the diurnal curve), so
+// the wave itself is generated, without the detector, and the count
+// corrected until it fits: two or three rounds.
 func eventsFor(sc sim.Config, regs int) (int, error) {
-	sample := sc
-	sample.Events = min(regs*6, 200_000)
-	seen := map[string]bool{}
-	err := sim.Generate(sample, func(ev *event.Event, _ sim.Label) error {
-		if ev.Type == event.Submitted {
-			seen[ev.RegistrationID] = true
+	events := regs * 5
+	for range 8 {
+		sc.Events = events
+		seen := map[string]struct{}{}
+		err := sim.Generate(sc, func(ev *event.Event, _ sim.Label) error {
+			if ev.Type == event.Submitted {
+				seen[ev.RegistrationID] = struct{}{}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		n := len(seen)
+		if n >= regs && n <= regs+regs/100 {
+			return events, nil
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("a wave of %d events holds no registration", events)
+		}
+		events = int(math.Ceil(float64(events) * float64(regs) * 1.002 / float64(n)))
 	}
-	if len(seen) == 0 {
-		return 0, fmt.Errorf("a sample of %d events holds no registration", sample.Events)
-	}
-	return int(math.Ceil(float64(regs) * float64(sample.Events) / float64(len(seen)))), nil
+	return events, nil
 }

@@ -72,6 +72,15 @@ func TestEvaluateCommand(t *testing.T) {
 	if f := rows["all bot patterns"]; f != nil && f[1] != strconv.Itoa(r.Bots.Registrations) {
 		t.Errorf("table and --json disagree on bot registrations: %v vs %d", f, r.Bots.Registrations)
 	}
+	// --registrations finds a wave with at least that many (and at most 1% more).
+	out.Reset()
+	if code := runEvaluate(context.Background(), []string{"--registrations", "3000", "--json"}, &out, &errOut); code != 0 {
+		t.Fatalf("--registrations: exit %d: %s", code, errOut.String())
+	}
+	doc = evaluateOutput{}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc.Report.Registrations < 3000 || doc.Report.Registrations > 3030 {
+		t.Errorf("--registrations 3000: %d registrations (%v)", doc.Report.Registrations, err)
+	}
 	// Invalid flags are a usage error, not a crash.
 	if code := runEvaluate(context.Background(), []string{"--rate", "-1"}, &out, &errOut); code != 2 {
 		t.Errorf("--rate -1: exit %d, want 2", code)
