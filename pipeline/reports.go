@@ -58,9 +58,16 @@ type EventProducer struct {
 	limits event.Limits
 }
 
-// NewEventProducer produces to cfg.RegistrationsTopic.
+// NewEventProducer produces to cfg.RegistrationsTopic. It partitions with
+// murmur2, as the Java client's default partitioner does, so that a report
+// lands on the partition of the platform's own events of that
+// registration when the platform produces with a Java client. (Nothing
+// depends on it: detectors order by (occurred_at, event_id), not by
+// arrival.)
 func NewEventProducer(cfg KafkaConfig, limits event.Limits) *EventProducer {
-	return &EventProducer{w: NewWriter(cfg.Brokers, cfg.RegistrationsTopic), limits: limits}
+	w := NewWriter(cfg.Brokers, cfg.RegistrationsTopic)
+	w.Balancer = kafka.Murmur2Balancer{}
+	return &EventProducer{w: w, limits: limits}
 }
 
 // Produce encodes ev, checks it with the strict decoder (an event the

@@ -17,5 +17,7 @@
 // Every channel calls the injected Sink with a report.Report whose ID is
 // deterministic, before the report is marked as seen: a sink failure is
 // answered "retry later" and the retry is not mistaken for a replay; the
-// sink must therefore be idempotent on Report.ID.
+// sink must therefore be idempotent on Report.ID. In `waspada run` the sink
+// produces the report as an email.misuse_reported event onto the
+// registrations topic (cmd/waspada/run_reports.go).
 package intake
