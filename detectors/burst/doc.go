@@ -92,7 +92,9 @@
 // Stats.KeysRefused). A window remembers at most MaxMembers registrations
 // (Stats.Truncated) and counts exactly up to ExactDistinct, then with a
 // HyperLogLog. Eviction under the cap is the one thing that can make
-// results depend on arrival order. Memory per active key is measured by
+// results depend on arrival order. ReportStats hands Stats to the
+// pipeline's metrics (waspada_burst_keys, waspada_burst_evicted_cap_total,
+// waspada_burst_late_total, ...). Memory per active key is measured by
 // BenchmarkMemoryPerKey.
 //
 // Evaluate runs the detector over a pipeline/sim wave and reports the
