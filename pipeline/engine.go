@@ -146,6 +146,16 @@ func (e *Engine) rescore(id string, ev *event.Event) (rules.Score, bool) {
 	return sc, true
 }
 
+// HoldWatermark caps the event-time clock of every detector with windows
+// (see WatermarkHolder).
+func (e *Engine) HoldWatermark(t time.Time) {
+	for _, d := range e.detectors {
+		if h, ok := unwrap(d).(WatermarkHolder); ok {
+			h.HoldWatermark(t)
+		}
+	}
+}
+
 // Flusher is a detector that holds judgement until event time moves on
 // (windows); Flush judges what is still open, as at the end of a finite
 // input.

@@ -69,6 +69,14 @@ type Processor struct {
 	// PrepareWorkers bounds the events prepared at once (photo fetches);
 	// 0 means 8.
 	PrepareWorkers int
+	// IdleAfter is how long a partition may deliver nothing before it no
+	// longer holds back the watermark of windowed detectors (see
+	// WatermarkHolder); 0 means DefaultIdleAfter.
+	IdleAfter time.Duration
+	// Now is the wall clock for partition idleness; nil means time.Now.
+	Now func() time.Time
+
+	clock partitionClock
 	// OnReport, when set, is called with every email.misuse_reported event
 	// the engine processed, live (Process) or when rebuilding (Replay),
 	// on the processing goroutine: `waspada run` rebuilds the report
@@ -110,7 +118,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
+	now := p.now()
 	for i, d := range evs {
+		p.Engine.HoldWatermark(p.clock.observe(streamOf(d.msg.Source), d.ev.OccurredAt, now, p.idleAfter()))
 		out, err := p.safeProcess(d.ev)
 		if err != nil {
 			res.DeadLetters = append(res.DeadLetters, p.deadLetter(d.msg, err))
@@ -148,7 +158,13 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (Result, error)
 // Replay re-observes one stored event with what was prepared for it, for
 // rebuilding state at start-up; the outputs are dropped (they were written
 // before).
-func (p *Processor) Replay(raw, prepared []byte) error {
+func (p *Processor) Replay(raw, prepared []byte) error { return p.ReplayFrom(raw, prepared, "") }
+
+// ReplayFrom is Replay for an event read from source (its message source,
+// "topic/partition/offset"), so that the partitions' event-time clocks are
+// rebuilt too: a partition that was behind when the pipeline stopped still
+// holds the windowed detectors' watermark back after the restart.
+func (p *Processor) ReplayFrom(raw, prepared []byte, source string) error {
 	ev, err := p.Limits.Decode(raw)
 	if err != nil {
 		return fmt.Errorf("stored event does not decode (%w): %.200s", err, raw)
@@ -156,11 +172,26 @@ func (p *Processor) Replay(raw, prepared []byte) error {
 	if err := restore(p.Engine.preparers(), ev, prepared); err != nil {
 		return err
 	}
+	p.Engine.HoldWatermark(p.clock.observe(streamOf(source), ev.OccurredAt, p.now(), p.idleAfter()))
 	p.Engine.Process(ev)
 	if ev.Type == event.MisuseReported && p.OnReport != nil {
 		p.OnReport(ev)
 	}
 	return nil
+}
+
+func (p *Processor) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Processor) idleAfter() time.Duration {
+	if p.IdleAfter > 0 {
+		return p.IdleAfter
+	}
+	return DefaultIdleAfter
 }
 
 // decodeAll decodes a batch on every CPU: decoding is pure, about a third

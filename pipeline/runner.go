@@ -86,7 +86,7 @@ func (r *Runner) Rebuild(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	eng := r.proc.Engine
-	n, err := r.store.EachEvent(ctx, r.proc.Replay)
+	n, err := r.store.EachEvent(ctx, r.proc.ReplayFrom)
 	if err != nil {
 		return n, fmt.Errorf("rebuild: %w", err)
 	}

@@ -49,6 +49,11 @@ type Detector struct {
 	lateness int64
 	maxSeen  int64
 	started  bool
+	// hold caps maxSeen for the watermark (HoldWatermark); wm is the
+	// watermark windows were last judged at.
+	hold    int64
+	holding bool
+	wm      int64
 	streak   int
 
 	keys      [nClass]map[string]*keyState
@@ -183,6 +188,7 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	if !d.started {
 		d.started = true
 		d.maxSeen = t
+		d.wm = t - d.lateness
 		for i, s := range d.sizes {
 			d.nextClose[i] = floorDiv(t-d.lateness, s)
 		}
@@ -200,9 +206,32 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	}
 	if t > d.maxSeen {
 		d.maxSeen = t
-		out = append(out, d.advance(t-d.lateness)...)
+	}
+	if wm := d.watermark(); wm > d.wm {
+		d.wm = wm
+		out = append(out, d.advance(wm)...)
 	}
 	return out
+}
+
+// watermark is the largest occurred_at seen, held at the pipeline's
+// low-water mark of its input partitions when it sets one, minus the
+// allowed lateness.
+func (d *Detector) watermark() int64 {
+	t := d.maxSeen
+	if d.holding && d.hold < t {
+		t = d.hold
+	}
+	return t - d.lateness
+}
+
+// HoldWatermark implements pipeline.WatermarkHolder: until the next call,
+// windows close only when t (the low-water mark of the input partitions)
+// has passed them, however far ahead the largest occurred_at seen is. It
+// only defers judgement; it never changes which window a submission
+// counts in.
+func (d *Detector) HoldWatermark(t time.Time) {
+	d.hold, d.holding = t.UnixMilli(), true
 }
 
 // Flush judges every open window as if the stream had ended: call it at the

@@ -9,21 +9,21 @@ import (
 )
 
 // EachEvent streams the stored events in decision order (occurred_at,
-// event_id) with what detectors prepared for them, for rebuilding detector
-// state at start-up.
-func (s *Store) EachEvent(ctx context.Context, fn func(raw, prepared []byte) error) (int, error) {
-	rows, err := s.conn.Query(ctx, "SELECT event, prepared FROM "+s.db+".registrations FINAL ORDER BY occurred_at, occurred_at_ns, event_id")
+// event_id) with what detectors prepared for them and where they were read
+// from, for rebuilding detector state at start-up.
+func (s *Store) EachEvent(ctx context.Context, fn func(raw, prepared []byte, source string) error) (int, error) {
+	rows, err := s.conn.Query(ctx, "SELECT event, prepared, source FROM "+s.db+".registrations FINAL ORDER BY occurred_at, occurred_at_ns, event_id")
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var raw, prepared string
-		if err := rows.Scan(&raw, &prepared); err != nil {
+		var raw, prepared, source string
+		if err := rows.Scan(&raw, &prepared, &source); err != nil {
 			return n, err
 		}
-		if err := fn([]byte(raw), []byte(prepared)); err != nil {
+		if err := fn([]byte(raw), []byte(prepared), source); err != nil {
 			return n, err
 		}
 		n++
