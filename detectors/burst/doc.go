@@ -65,7 +65,10 @@
 // # Order, lateness, determinism
 //
 // Only event time is used. The watermark is the largest occurred_at seen
-// minus AllowedLateness; a window is judged when the watermark passes its
+// minus AllowedLateness; in the pipeline the largest occurred_at is held
+// at the low-water mark of the input partitions (HoldWatermark, see
+// pipeline.WatermarkHolder), so that one partition read ahead of the others
+// does not make theirs late. A window is judged when the watermark passes its
 // end, and signals come out of the Observe call that moved the watermark
 // (and of Flush at the end of a finite input). A submission whose window
 // was already judged is late: it is counted in Stats.Late and left out of
