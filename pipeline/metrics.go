@@ -25,6 +25,7 @@ type Metrics struct {
 	SinkErrors      *prometheus.CounterVec
 	ConsumerLag     prometheus.Gauge
 	Commits         prometheus.Counter
+	Reports         *prometheus.CounterVec
 
 	// The last snapshot of the detectors' own state (StatsReporter),
 	// taken between batches by the goroutine that runs the engine and read
@@ -58,9 +59,12 @@ func NewMetrics() *Metrics {
 			Help: "Messages behind the end of the registrations topic, as last fetched."}),
 		Commits: prometheus.NewCounter(prometheus.CounterOpts{Name: "waspada_offset_commits_total",
 			Help: "Offset commits after durable writes."}),
+		Reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waspada_misuse_reports_total",
+			Help: "Misuse reports received, by channel (email, link), outcome (accepted, rejected, retry_later, error) and first rejection class."},
+			[]string{"channel", "outcome", "class"}),
 	}
 	m.Registry.MustRegister(m.Events, m.DeadLetters, m.Signals, m.Scores, m.DetectorSeconds, m.BatchEvents,
-		m.SinkSeconds, m.SinkErrors, m.ConsumerLag, m.Commits, statsCollector{m},
+		m.SinkSeconds, m.SinkErrors, m.ConsumerLag, m.Commits, m.Reports, statsCollector{m},
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

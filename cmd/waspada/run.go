@@ -181,7 +181,7 @@ func startEnvironment(ctx context.Context, cfg *pipeline.Config, opt envOptions,
 	env.runner = pipeline.NewRunner(*cfg, eng.Engine, env.store, env.metrics, log)
 	if opt.reports {
 		// Before the rebuild, which re-marks the stored reports as used.
-		if env.reports, err = startReports(cfg, env.store, env.runner, stdout); err != nil {
+		if env.reports, err = startReports(cfg, env.store, env.runner, env.metrics, stdout); err != nil {
 			return nil, err
 		}
 	}

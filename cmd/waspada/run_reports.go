@@ -65,7 +65,7 @@ type reportsService struct {
 // startReports builds the intake when a token secret is configured, and
 // hooks its used-store onto the runner. It returns nil, nil when reports
 // are off; it says why on stdout either way.
-func startReports(cfg *pipeline.Config, store *chstore.Store, runner *pipeline.Runner, stdout io.Writer) (*reportsService, error) {
+func startReports(cfg *pipeline.Config, store *chstore.Store, runner *pipeline.Runner, metrics *pipeline.Metrics, stdout io.Writer) (*reportsService, error) {
 	rc := cfg.Reports
 	if !rc.Enabled() {
 		fmt.Fprintln(stdout, "misuse reports: off (no token secret: set reports.token_secrets, --reports-secrets or WASPADA_REPORTS_SECRETS)")
@@ -118,7 +118,12 @@ func startReports(cfg *pipeline.Config, store *chstore.Store, runner *pipeline.R
 	limits.MaxBytes = cfg.Limits.MaxEventBytes
 	s.producer = pipeline.NewEventProducer(cfg.Kafka, limits)
 	s.in, err = intake.New(icfg, intake.Deps{Verifier: v, Keys: keys, Registered: lookup, Used: s.used,
-		Sink: func(ctx context.Context, r report.Report) error { return s.producer.Produce(ctx, email.ReportEvent(r)) }})
+		Sink: func(ctx context.Context, r report.Report) error { return s.producer.Produce(ctx, email.ReportEvent(r)) },
+		Outcome: func(channel, outcome, class string) {
+			if metrics != nil {
+				metrics.Reports.WithLabelValues(channel, outcome, class).Inc()
+			}
+		}})
 	if err != nil {
 		s.producer.Close()
 		return nil, err

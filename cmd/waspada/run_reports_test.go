@@ -46,12 +46,12 @@ func TestReportsFlags(t *testing.T) {
 func TestStartReportsOffAndMisconfigured(t *testing.T) {
 	cfg := pipeline.DefaultConfig()
 	var out bytes.Buffer
-	s, err := startReports(&cfg, nil, nil, &out)
+	s, err := startReports(&cfg, nil, nil, nil, &out)
 	if s != nil || err != nil || !strings.Contains(out.String(), "misuse reports: off (no token secret") {
 		t.Fatalf("%v %v %q", s, err, out.String())
 	}
 	cfg.Reports.TokenSecrets = []pipeline.TokenSecret{{ID: "k1", File: "/nonexistent"}}
-	if _, err := startReports(&cfg, nil, nil, &out); err == nil || !strings.Contains(err.Error(), "need ClickHouse") {
+	if _, err := startReports(&cfg, nil, nil, nil, &out); err == nil || !strings.Contains(err.Error(), "need ClickHouse") {
 		t.Fatalf("without ClickHouse: %v", err)
 	}
 }

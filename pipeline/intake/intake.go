@@ -91,6 +91,11 @@ type Deps struct {
 	Used       report.UsedStore // single use of link tokens
 	Sink       Sink
 	Now        func() time.Time
+	// Outcome, when set, is told how every report ended, for metrics:
+	// channel "email" or "link"; outcome "accepted", "rejected",
+	// "retry_later" or "error"; class the first rejection class ("" when
+	// accepted, or for link failures other than the token's).
+	Outcome func(channel, outcome, class string)
 }
 
 // Intake serves the report channels. Safe for concurrent use when its Deps are.
@@ -175,6 +180,18 @@ func (in *Intake) EmailHandler() http.Handler {
 
 // handleMessage is shared by HTTP and SMTP: Check, sink, Commit.
 func (in *Intake) handleMessage(ctx context.Context, raw []byte) (Response, int) {
+	res, code := in.judgeMessage(ctx, raw)
+	if in.deps.Outcome != nil {
+		class := ""
+		if res.Verdict != nil && len(res.Verdict.Reasons) > 0 {
+			class = string(res.Verdict.Reasons[0].Class)
+		}
+		in.deps.Outcome(report.ChannelEmail, res.Status, class)
+	}
+	return res, code
+}
+
+func (in *Intake) judgeMessage(ctx context.Context, raw []byte) (Response, int) {
 	vd, err := in.deps.Verifier.Check(ctx, strings.NewReader(string(raw)))
 	switch {
 	case report.IsTemporary(err):
@@ -268,6 +285,9 @@ func (in *Intake) NotMeHandler() http.Handler {
 		}
 		ctx := r.Context()
 		claims, canonical, code, msg := in.checkToken(ctx, tok)
+		if code != 0 && r.Method == http.MethodPost {
+			in.outcome(report.ChannelLink, code)
+		}
 		if code != 0 {
 			if code == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", strconv.Itoa(int(in.cfg.RetryAfter.Seconds())))
@@ -283,15 +303,22 @@ func (in *Intake) NotMeHandler() http.Handler {
 		}
 		rep := report.FromLink(claims, canonical, in.deps.Now())
 		if err := in.deps.Sink(ctx, rep); err != nil {
+			in.outcome(report.ChannelLink, http.StatusServiceUnavailable)
 			w.Header().Set("Retry-After", strconv.Itoa(int(in.cfg.RetryAfter.Seconds())))
 			in.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Coba lagi nanti / Try again later", Message: "The report could not be stored."})
 			return
 		}
 		first, err := in.deps.Used.MarkUsed(ctx, report.LinkKey(claims.ID), claims.Expires)
 		if err != nil {
+			in.outcome(report.ChannelLink, http.StatusServiceUnavailable)
 			w.Header().Set("Retry-After", strconv.Itoa(int(in.cfg.RetryAfter.Seconds())))
 			in.renderPage(w, http.StatusServiceUnavailable, pageData{Title: "Coba lagi nanti / Try again later", Message: "The report could not be stored."})
 			return
+		}
+		if first {
+			in.outcome(report.ChannelLink, http.StatusOK)
+		} else {
+			in.outcome(report.ChannelLink, http.StatusConflict)
 		}
 		msg = "Terima kasih. Laporan Anda dicatat dan alamat email Anda akan dibebaskan. / Thank you: your report is recorded."
 		if !first {
@@ -299,6 +326,23 @@ func (in *Intake) NotMeHandler() http.Handler {
 		}
 		in.renderPage(w, http.StatusOK, pageData{Title: "Laporan dicatat / Report recorded", Message: msg})
 	})
+}
+
+// outcome reports a not-me link POST by its HTTP status.
+func (in *Intake) outcome(channel string, code int) {
+	if in.deps.Outcome == nil {
+		return
+	}
+	switch {
+	case code == http.StatusOK:
+		in.deps.Outcome(channel, "accepted", "")
+	case code == http.StatusServiceUnavailable:
+		in.deps.Outcome(channel, "retry_later", "")
+	case code == http.StatusConflict: // recorded before: the page says so
+		in.deps.Outcome(channel, "rejected", string(report.Replay))
+	default:
+		in.deps.Outcome(channel, "rejected", "")
+	}
 }
 
 // checkToken verifies a link token against the registered address. A

@@ -79,6 +79,15 @@ type env struct {
 	sink *memSink
 	used *report.MemoryStore
 	now  time.Time
+
+	mu       sync.Mutex
+	outcomes []string // "channel outcome class", for the metrics hook
+}
+
+func (e *env) outcome(channel, outcome, class string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.outcomes = append(e.outcomes, strings.TrimSpace(channel+" "+outcome+" "+class))
 }
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
@@ -105,7 +114,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		mod(&cfg)
 	}
 	e.in, err = New(cfg, Deps{Verifier: v, Keys: e.keys, Registered: lookup, Used: store, Sink: e.sink.sink,
-		Now: func() time.Time { return e.now }})
+		Now: func() time.Time { return e.now }, Outcome: e.outcome})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +207,12 @@ func TestEmailHandler(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	// Every judged message was counted with its outcome (the oversized and
+	// the GET never reached the verifier).
+	want := "email accepted|email rejected replay|email rejected forged_sender"
+	if got := strings.Join(e.outcomes, "|"); got != want {
+		t.Errorf("outcomes %q, want %q", got, want)
 	}
 }
 
@@ -299,6 +314,12 @@ func TestNotMeLink(t *testing.T) {
 		if r.ID != got[0].ID {
 			t.Fatalf("report ids differ: %s %s", r.ID, got[0].ID)
 		}
+	}
+	// Only POSTs count as reports: the tampered one, the recorded one and
+	// the repeat.
+	want := "link rejected|link accepted|link rejected replay"
+	if got := strings.Join(e.outcomes, "|"); got != want {
+		t.Errorf("outcomes %q, want %q", got, want)
 	}
 }
 
