@@ -93,8 +93,8 @@ type Index struct {
 	n         int
 	masks     map[[2]int][]uint32
 	late      []uint64 // scratch: matches found through tables 1 and 2
-	spans     []uint64 // scratch: bucket bounds of one table's probes
-	sink      uint64   // keeps the touch loads alive
+	spans     []span   // scratch: non-empty buckets of one level's probes
+	hits      []uint32 // scratch: positions verify found
 }
 
 // New returns an empty index.
@@ -147,7 +147,7 @@ func (x *Index) Insert(code uint64, id uint32) {
 		if 2*b.n < a.n {
 			break
 		}
-		codes := append(slices.Clone(a.codes[0]), b.codes[0]...)
+		codes := append(slices.Clone(a.codes[:a.n]), b.codes[:b.n]...)
 		ids := append(slices.Clone(a.ids), b.ids...)
 		x.segs = append(x.segs[:len(x.segs)-2], buildSegment(codes, ids))
 	}
@@ -158,13 +158,19 @@ type Stats struct {
 	Probes     int  // buckets looked up
 	Candidates int  // codes compared
 	Capped     bool // MaxCandidates reached: results may be incomplete
+	// ExactRadius is the radius up to which the results are complete: r
+	// unless Capped. Buckets are probed nearest first (every table's
+	// exact-key bucket, then every table's 1-bit neighbours, ...), so a
+	// capped query still reports every code within 3j+2 of q, j the last
+	// probe distance it finished; -1 if it finished none.
+	ExactRadius int
 }
 
 // Search calls fn for every (code, id) within Hamming distance r of q, in
 // no particular order, until fn returns false. r above 21 degrades to a
 // linear scan of every bucket; 0..12 is the intended range.
 func (x *Index) Search(q uint64, r int, fn func(code uint64, id uint32, dist int) bool) Stats {
-	var st Stats
+	st := Stats{ExactRadius: -1}
 	if r < 0 {
 		return st
 	}
@@ -177,11 +183,20 @@ func (x *Index) Search(q uint64, r int, fn func(code uint64, id uint32, dist int
 			}
 		}
 	}
-	for _, s := range x.segs {
-		if !x.searchSeg(s, pq, r, &st, fn) {
-			break
+	rad := radii(r)
+	top := max(rad[0], rad[1], rad[2])
+	// Level-major: a code at distance <= 3j+2 has a chunk within j of
+	// q's, so finishing level j for every segment completes that radius
+	// even if a later level is capped.
+	for lvl := 0; lvl <= top; lvl++ {
+		for _, s := range x.segs {
+			if !x.searchLevel(s, pq, r, lvl, &rad, &st, fn) {
+				return st
+			}
 		}
+		st.ExactRadius = min(r, 3*lvl+2)
 	}
+	st.ExactRadius = r
 	return st
 }
 
@@ -195,17 +210,20 @@ func (x *Index) MemoryBytes() int {
 }
 
 type segment struct {
-	n     int
-	kb    uint // key bits per table
-	off   [nTables][]uint32
-	codes [nTables][]uint64 // permuted codes, bucket-sorted by table t's key
-	ids   []uint32          // in codes[0] order
+	n   int
+	kb  uint // key bits per table
+	off [nTables][]uint32
+	// codes holds nTables runs of n permuted codes, run t bucket-sorted by
+	// table t's key; off[t] indexes codes directly (run t starts at t*n),
+	// so that one kernel verifies any table's buckets.
+	codes []uint64
+	ids   []uint32 // in run 0's order
 }
 
 func (s *segment) bytes() int {
-	n := cap(s.ids) * 4
+	n := cap(s.ids)*4 + cap(s.codes)*8
 	for t := 0; t < nTables; t++ {
-		n += cap(s.off[t])*4 + cap(s.codes[t])*8
+		n += cap(s.off[t]) * 4
 	}
 	return n
 }
@@ -220,6 +238,8 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 	kb = max(4, min(maxKey, kb-1)) // about 2-4 codes per bucket
 	s := &segment{n: n, kb: kb}
 	nb := 1 << kb
+	s.codes = make([]uint64, nTables*n)
+	adviseHuge(unsafe.Pointer(&s.codes[0]), uintptr(len(s.codes))*8)
 	order := make([]uint32, n) // reused: permutation for table t
 	for t := 0; t < nTables; t++ {
 		off := make([]uint32, nb+1)
@@ -227,17 +247,17 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 		for _, c := range codes {
 			off[s.key(t, c)+1]++
 		}
+		off[0] = uint32(t * n)
 		for i := 1; i <= nb; i++ {
 			off[i] += off[i-1]
 		}
 		pos := slices.Clone(off[:nb])
 		for i, c := range codes {
 			k := s.key(t, c)
-			order[pos[k]] = uint32(i)
+			order[pos[k]-uint32(t*n)] = uint32(i)
 			pos[k]++
 		}
-		out := make([]uint64, n)
-		adviseHuge(unsafe.Pointer(&out[0]), uintptr(n)*8)
+		out := s.codes[t*n : (t+1)*n]
 		for j, i := range order {
 			out[j] = codes[i]
 		}
@@ -247,7 +267,7 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 				s.ids[j] = ids[i]
 			}
 		}
-		s.off[t], s.codes[t] = off, out
+		s.off[t] = off
 	}
 	return s
 }
@@ -267,120 +287,143 @@ func radii(r int) [nTables]int {
 	return rad
 }
 
-func (x *Index) searchSeg(s *segment, pq uint64, r int, st *Stats, fn func(uint64, uint32, int) bool) bool {
-	ok := x.probe(s, pq, r, st, fn)
-	// Matches found through tables 1 and 2: one code may occur several
-	// times there (several ids); report each code's ids once, from table 0.
-	slices.Sort(x.late)
-	x.late = slices.Compact(x.late)
-	for _, c := range x.late {
-		if !ok {
-			break
-		}
-		d := bits.OnesCount64(c ^ pq)
-		k0 := s.key(0, c)
-		for i := s.off[0][k0]; i < s.off[0][k0+1]; i++ {
-			if s.codes[0][i] == c {
-				if !fn(unpermute(c), s.ids[i], d) {
-					ok = false
-					break
-				}
-			}
-		}
-	}
-	x.late = x.late[:0]
-	return ok && !st.Capped
-}
-
-func (x *Index) probe(s *segment, pq uint64, r int, st *Stats, fn func(uint64, uint32, int) bool) bool {
-	maxCand := x.cfg.MaxCandidates
-	rad := radii(r)
+// searchLevel probes, in segment s, every table's buckets whose key is at
+// distance lvl from q's. It reports false when fn stopped the search or
+// the candidate cap was reached.
+func (x *Index) searchLevel(s *segment, pq uint64, r, lvl int, rad *[nTables]int, st *Stats, fn func(uint64, uint32, int) bool) bool {
 	var qk [nTables]uint32
 	for t := 0; t < nTables; t++ {
 		qk[t] = s.key(t, pq)
 	}
+	// Gather every bucket's bounds first (independent loads whose misses
+	// overlap), nearest table first, up to the candidate cap.
+	spans := x.spans[:0]
+	ok := true
+	room := x.cfg.MaxCandidates - st.Candidates
+gather:
 	for t := 0; t < nTables; t++ {
-		if rad[t] < 0 {
+		if rad[t] < lvl {
 			continue
 		}
-		codes, off := s.codes[t], s.off[t]
-		// Gather every bucket's bounds first: the loads are independent, so
-		// the CPU overlaps their cache misses instead of taking them one
-		// bucket scan at a time.
-		spans := x.spans[:0]
-		var touch uint64
-		for _, m := range x.maskList(s.kb, rad[t]) {
+		off := s.off[t]
+		masks := x.maskList(s.kb, lvl)
+		st.Probes += len(masks)
+		for _, m := range masks {
 			k := qk[t] ^ m
 			lo, hi := off[k], off[k+1]
-			if lo < hi {
-				// Touch the bucket's first line now so that its miss, too,
-				// overlaps with the other probes' instead of stalling the scan.
-				touch += codes[lo]
-			}
-			spans = append(spans, uint64(lo)<<32|uint64(hi))
-		}
-		x.spans = spans
-		x.sink += touch
-		st.Probes += len(spans)
-		for _, sp := range spans {
-			lo, hi := uint32(sp>>32), uint32(sp)
 			if lo == hi {
 				continue
 			}
-			st.Candidates += int(hi - lo)
-			for j := lo; j < hi; j++ {
-				c := codes[j]
-				d := bits.OnesCount64(c ^ pq)
-				if d > r {
+			if int(hi-lo) > room {
+				st.Capped = true
+				ok = false
+				break gather
+			}
+			room -= int(hi - lo)
+			spans = append(spans, span{lo, hi})
+		}
+	}
+	x.spans = spans
+	st.Candidates = x.cfg.MaxCandidates - room
+	n := uint32(s.n)
+	for len(spans) > 0 {
+		done, nh := verify(s.codes, spans, pq, r, x.hits[:cap(x.hits)])
+		for _, p := range x.hits[:nh] {
+			c := s.codes[p]
+			d := bits.OnesCount64(c ^ pq)
+			t := int(p / n)
+			// Report each code once: from the first (level, table) in
+			// probe order that finds it.
+			first := true
+			for u := 0; u < nTables; u++ {
+				if u == t {
 					continue
 				}
-				if t == 0 {
-					if !fn(unpermute(c), s.ids[j], d) {
-						return false
-					}
-					continue
-				}
-				// Found already through an earlier table?
-				dup := false
-				for u := 0; u < t; u++ {
-					if rad[u] >= 0 && bits.OnesCount32(s.key(u, c)^qk[u]) <= rad[u] {
-						dup = true
-						break
-					}
-				}
-				if !dup {
-					x.late = append(x.late, c)
+				du := bits.OnesCount32(s.key(u, c) ^ qk[u])
+				if du <= rad[u] && (du < lvl || du == lvl && u < t) {
+					first = false
+					break
 				}
 			}
-			if st.Candidates >= maxCand {
-				st.Capped = true
-				return false
+			if !first {
+				continue
+			}
+			if t == 0 {
+				if !fn(unpermute(c), s.ids[p], d) {
+					return false
+				}
+				continue
+			}
+			x.late = append(x.late, c)
+		}
+		spans = spans[done:]
+		if done == 0 && len(spans) > 0 {
+			x.hits = make([]uint32, max(2*cap(x.hits), int(spans[0].hi-spans[0].lo), 256))
+		}
+	}
+	// Codes found through tables 1 and 2: one code may occur several
+	// times there (several ids); report each code's ids once, from
+	// table 0, where the ids are stored.
+	if len(x.late) > 0 {
+		slices.Sort(x.late)
+		x.late = slices.Compact(x.late)
+		for _, c := range x.late {
+			d := bits.OnesCount64(c ^ pq)
+			k0 := s.key(0, c)
+			for i := s.off[0][k0]; i < s.off[0][k0+1]; i++ {
+				if s.codes[i] == c {
+					if !fn(unpermute(c), s.ids[i], d) {
+						x.late = x.late[:0]
+						return false
+					}
+				}
+			}
+		}
+		x.late = x.late[:0]
+	}
+	return ok
+}
+
+// span is a bucket: codes[lo:hi] of a segment.
+type span struct{ lo, hi uint32 }
+
+// verifyGo is verify without assembly: it writes to out the position of
+// every code in spans within r of q, span by span, and stops before a
+// span that might not fit in out. It returns the spans done and the
+// positions written.
+func verifyGo(codes []uint64, spans []span, q uint64, r int, out []uint32) (done, n int) {
+	for i, sp := range spans {
+		if int(sp.hi-sp.lo) > len(out)-n {
+			return i, n
+		}
+		for j, c := range codes[sp.lo:sp.hi] {
+			if bits.OnesCount64(c^q) <= r {
+				out[n] = sp.lo + uint32(j)
+				n++
 			}
 		}
 	}
-	return true
+	return len(spans), n
 }
 
-// maskList lists every kb-bit mask with at most r bits set, by popcount.
-func (x *Index) maskList(kb uint, r int) []uint32 {
-	key := [2]int{int(kb), r}
+// maskList lists every kb-bit mask with exactly d bits set.
+func (x *Index) maskList(kb uint, d int) []uint32 {
+	key := [2]int{int(kb), d}
 	if m, ok := x.masks[key]; ok {
 		return m
 	}
-	out := []uint32{0}
+	var out []uint32
 	var rec func(start uint, depth int, m uint32)
-	for d := 1; d <= r && d <= int(kb); d++ {
-		rec = func(start uint, depth int, m uint32) {
-			if depth == 0 {
-				out = append(out, m)
-				return
-			}
-			for b := start; b < kb; b++ {
-				rec(b+1, depth-1, m|1<<b)
-			}
+	rec = func(start uint, depth int, m uint32) {
+		if depth == 0 {
+			out = append(out, m)
+			return
 		}
-		rec(0, d, 0)
+		for b := start; b < kb; b++ {
+			rec(b+1, depth-1, m|1<<b)
+		}
 	}
+	rec(0, d, 0)
 	x.masks[key] = out
 	return out
 }
