@@ -47,6 +47,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	brokers := fs.String("brokers", "", "Kafka brokers (empty: embedded broker)")
 	ch := fs.String("clickhouse", "", "ClickHouse native address (empty: no ClickHouse sink)")
 	batch := fs.Int("batch-events", pipeline.DefaultConfig().Batch.MaxEvents, "events per batch")
+	perDetector := fs.Bool("per-detector", false, "memory: also measure each detector alone (one more pass per detector)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchHelp); fs.PrintDefaults() }
 	if code, done := parse(fs, args[1:]); done {
 		return code
@@ -54,24 +55,62 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	simCfg := sim.DefaultConfig()
 	simCfg.Events = *events
 	if mode == "memory" {
-		return benchMemory(simCfg, stdout, stderr)
+		return benchMemory(simCfg, *perDetector, stdout, stderr)
 	}
 	return benchPipeline(ctx, simCfg, splitList(*brokers), *ch, *batch, stdout, stderr)
 }
 
-func benchMemory(simCfg sim.Config, stdout, stderr io.Writer) int {
+func benchMemory(simCfg sim.Config, perDetector bool, stdout, stderr io.Writer) int {
 	eng, err := buildEngine("", defaultDetectorConfig(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer eng.close()
-	// The generator keeps only pending follow-up events, so streaming it
-	// straight into the engine leaves nothing but the engine's own state
-	// on the heap at the end.
+	bytes, took, err := heapAfter(simCfg, eng.Engine)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	regs := eng.Registrations()
+	fmt.Fprintf(stdout, "events:            %d (%d registrations)\n", simCfg.Events, regs)
+	fmt.Fprintf(stdout, "engine heap:       %.1f MiB\n", float64(bytes)/(1<<20))
+	fmt.Fprintf(stdout, "per registration:  %.0f bytes (all detectors, signal book, score versions)\n", float64(bytes)/float64(regs))
+	fmt.Fprintf(stdout, "engine throughput: %.0f events/s (encode + decode + detectors + rules, one goroutine)\n", float64(simCfg.Events)/took.Seconds())
+	if !perDetector {
+		return 0
+	}
+	rs, n := eng.RuleSet(), len(eng.Detectors())
+	runtime.KeepAlive(eng) // and no further: the passes below measure from a heap without it
+	// Each detector alone (with the signal book and versions its signals
+	// cause), over the same wave.
+	for i := range n {
+		dets, closeDets, err := newDetectors(defaultDetectorConfig())
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		one := pipeline.NewEngine(rs, dets[i])
+		dets = nil
+		b, _, err := heapAfter(simCfg, one)
+		closeDets()
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "  %-10s %6.0f bytes per registration\n", one.Detectors()[0].Name(), float64(b)/float64(regs))
+		runtime.KeepAlive(one)
+	}
+	return 0
+}
+
+// heapAfter streams a simulated wave into eng and returns the live heap it
+// added. The generator keeps only pending follow-up events, so what is left
+// on the heap at the end is the engine's own state.
+func heapAfter(simCfg sim.Config, eng *pipeline.Engine) (uint64, time.Duration, error) {
 	before := heapBytes()
 	start := time.Now()
-	err = sim.Generate(simCfg, func(ev *event.Event, _ sim.Label) error {
+	err := sim.Generate(simCfg, func(ev *event.Event, _ sim.Label) error {
 		b, err := sim.Encode(ev)
 		if err != nil {
 			return err
@@ -83,19 +122,12 @@ func benchMemory(simCfg sim.Config, stdout, stderr io.Writer) int {
 		eng.Process(dec)
 		return nil
 	})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
 	took := time.Since(start)
 	after := heapBytes()
-	regs := eng.Registrations()
-	fmt.Fprintf(stdout, "events:            %d (%d registrations)\n", simCfg.Events, regs)
-	fmt.Fprintf(stdout, "engine heap:       %.1f MiB\n", float64(after-before)/(1<<20))
-	fmt.Fprintf(stdout, "per registration:  %.0f bytes (all detectors, signal book, score versions)\n", float64(after-before)/float64(regs))
-	fmt.Fprintf(stdout, "engine throughput: %.0f events/s (encode + decode + detectors + rules, one goroutine)\n", float64(simCfg.Events)/took.Seconds())
-	runtime.KeepAlive(eng)
-	return 0
+	if after < before {
+		after = before
+	}
+	return after - before, took, err
 }
 
 func heapBytes() uint64 {

@@ -47,20 +47,28 @@ func buildEngine(rulesFile string, dc detectorConfig, m *pipeline.Metrics) (*eng
 	if err != nil {
 		return nil, err
 	}
-	f, err := fetch.New(dc.Photo.Fetch, nil)
+	dets, closeDets, err := newDetectors(dc)
 	if err != nil {
-		return nil, fmt.Errorf("photo: %w", err)
-	}
-	dets := []pipeline.Detector{
-		identity.New(identity.DefaultConfig()),
-		email.New(email.DefaultConfig()),
-		burst.New(burst.DefaultConfig()),
-		photo.New(dc.Photo, f),
+		return nil, err
 	}
 	if m != nil {
 		for i, d := range dets {
 			dets[i] = m.Instrument(d)
 		}
 	}
-	return &engine{pipeline.NewEngine(rs, dets...), func() { f.Close() }}, nil
+	return &engine{pipeline.NewEngine(rs, dets...), closeDets}, nil
+}
+
+// newDetectors builds fresh detectors, in the order they run.
+func newDetectors(dc detectorConfig) ([]pipeline.Detector, func(), error) {
+	f, err := fetch.New(dc.Photo.Fetch, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("photo: %w", err)
+	}
+	return []pipeline.Detector{
+		identity.New(identity.DefaultConfig()),
+		email.New(email.DefaultConfig()),
+		burst.New(burst.DefaultConfig()),
+		photo.New(dc.Photo, f),
+	}, func() { f.Close() }, nil
 }
