@@ -1,6 +1,7 @@
 package mih
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 	"unsafe"
@@ -262,8 +263,15 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 			out[j] = codes[i]
 		}
 		if t == 0 {
+			// Run 0 is sorted by code within each bucket (so by code:
+			// the key is the code's top bits), so that a match found
+			// through tables 1 and 2 finds its ids by binary search.
+			slices.SortFunc(order, func(a, b uint32) int {
+				return cmp.Compare(codes[a], codes[b])
+			})
 			s.ids = make([]uint32, n)
 			for j, i := range order {
+				out[j] = codes[i]
 				s.ids[j] = ids[i]
 			}
 		}
@@ -366,20 +374,19 @@ gather:
 	// table 0, where the ids are stored.
 	if len(x.late) > 0 {
 		slices.Sort(x.late)
-		x.late = slices.Compact(x.late)
-		for _, c := range x.late {
-			d := bits.OnesCount64(c ^ pq)
+		late := slices.Compact(x.late)
+		x.late = x.late[:0]
+		for _, c := range late {
 			k0 := s.key(0, c)
-			for i := s.off[0][k0]; i < s.off[0][k0+1]; i++ {
-				if s.codes[i] == c {
-					if !fn(unpermute(c), s.ids[i], d) {
-						x.late = x.late[:0]
-						return false
-					}
+			lo, hi := s.off[0][k0], s.off[0][k0+1]
+			run := s.codes[lo:hi]
+			i, _ := slices.BinarySearch(run, c)
+			for ; i < len(run) && run[i] == c; i++ {
+				if !fn(unpermute(c), s.ids[int(lo)+i], bits.OnesCount64(c^pq)) {
+					return false
 				}
 			}
 		}
-		x.late = x.late[:0]
 	}
 	return ok
 }

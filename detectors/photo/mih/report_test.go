@@ -26,8 +26,11 @@ func threadCPU() time.Duration {
 // percentiles and candidates per radius, against a brute-force
 // XOR+popcount scan of the same codes measured in the same run. Timing is
 // printed, never asserted; results are checked against the scan.
+// WASPADA_MIH_CAP sets Config.MaxCandidates; capped queries are then
+// searched again without the cap to count the neighbours they missed
+// (missed) and the smallest radius they were still complete to (exact).
 //
-//	WASPADA_MIH_REPORT=10000000 go test ./detectors/photo/mih -run TestReport -v -timeout 30m
+//	WASPADA_MIH_REPORT=10000000 GOMAXPROCS=1 go test ./detectors/photo/mih -run TestReport -v -timeout 60m
 func TestReport(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("WASPADA_MIH_REPORT"))
 	if n <= 0 {
@@ -49,7 +52,11 @@ func TestReport(t *testing.T) {
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		t0 := time.Now()
-		x := Build(DefaultConfig(), codes, ids)
+		cfg := DefaultConfig()
+		if c, _ := strconv.Atoi(os.Getenv("WASPADA_MIH_CAP")); c > 0 {
+			cfg.MaxCandidates = c
+		}
+		x := Build(cfg, codes, ids)
 		build := time.Since(t0)
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
@@ -87,14 +94,17 @@ func TestReport(t *testing.T) {
 		runtime.UnlockOSThread()
 		fmt.Printf("brute-force scan: %v per query wall, %v CPU (%.2f ns per comparison CPU)\n",
 			bruteMean.Round(time.Microsecond), bruteCPU.Round(time.Microsecond), float64(bruteCPU.Nanoseconds())/float64(n))
-		fmt.Printf("%-6s %9s %9s %9s %9s %9s %9s %11s %11s %9s %7s %7s %7s\n",
-			"radius", "mean_us", "p50_us", "p99_us", "max_us", "cpu_p50", "cpu_p99", "cand_mean", "cand_max", "hits_mean", "capped", "x_wall", "x_cpu")
+		fmt.Printf("max candidates per query %d\n", cfg.MaxCandidates)
+		fmt.Printf("%-6s %9s %9s %9s %9s %9s %9s %11s %11s %9s %7s %6s %6s %7s %7s\n",
+			"radius", "mean_us", "p50_us", "p99_us", "max_us", "cpu_p50", "cpu_p99", "cand_mean", "cand_max", "hits_mean", "capped", "exact", "missed", "x_wall", "x_cpu")
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		for _, r := range []int{4, 6, 8, 10, 12} {
 			lat := make([]time.Duration, nq)
 			cpu := make([]time.Duration, nq)
 			var cand, candMax, capped, hits int
+			var cappedQ []uint64
+			exact := r
 			for i, q := range queries {
 				c0 := threadCPU()
 				t0 := time.Now()
@@ -105,8 +115,22 @@ func TestReport(t *testing.T) {
 				candMax = max(candMax, st.Candidates)
 				if st.Capped {
 					capped++
+					cappedQ = append(cappedQ, q)
+					exact = min(exact, st.ExactRadius)
 				}
 			}
+			// What the capped queries missed: the same search uncapped,
+			// minus what they found.
+			missed := 0
+			for _, q := range cappedQ {
+				x.cfg.MaxCandidates = cfg.MaxCandidates
+				n0 := 0
+				x.Search(q, r, func(uint64, uint32, int) bool { n0++; return true })
+				x.cfg.MaxCandidates = 1 << 40
+				x.Search(q, r, func(uint64, uint32, int) bool { missed++; return true })
+				missed -= n0
+			}
+			x.cfg.MaxCandidates = cfg.MaxCandidates
 			slices.Sort(lat)
 			slices.Sort(cpu)
 			var sum time.Duration
@@ -120,8 +144,8 @@ func TestReport(t *testing.T) {
 			}
 			cpuMean := cpuSum / nq
 			us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
-			fmt.Printf("%-6d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %11d %11d %9.1f %7d %6.0fx %6.0fx\n", r, us(mean), us(lat[nq/2]),
-				us(lat[nq*99/100]), us(lat[nq-1]), us(cpu[nq/2]), us(cpu[nq*99/100]), cand/nq, candMax, float64(hits)/nq, capped, float64(bruteMean)/float64(mean), float64(bruteCPU)/float64(cpuMean))
+			fmt.Printf("%-6d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %11d %11d %9.1f %7d %6d %6d %6.0fx %6.0fx\n", r, us(mean), us(lat[nq/2]),
+				us(lat[nq*99/100]), us(lat[nq-1]), us(cpu[nq/2]), us(cpu[nq*99/100]), cand/nq, candMax, float64(hits)/nq, capped, exact, missed, float64(bruteMean)/float64(mean), float64(bruteCPU)/float64(cpuMean))
 		}
 		// Correctness on a sample, against the scan.
 		for _, q := range queries[:5] {
