@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/waspada/waspada/pipeline/chstore"
+	"github.com/waspada/waspada/rules"
 	"github.com/waspada/waspada/pipeline/event"
 )
 
@@ -249,50 +250,34 @@ func (r *Runner) handle(ctx context.Context, batch []kafka.Message) error {
 }
 
 func (r *Runner) writeScores(ctx context.Context, res Result) error {
-	if len(res.Scores) == 0 {
-		return nil
-	}
-	out := make([]kafka.Message, len(res.Scores))
-	for i, sc := range res.Scores {
-		b, err := json.Marshal(sc)
-		if err != nil {
-			return err
-		}
-		out[i] = kafka.Message{Key: []byte(sc.RegistrationID), Value: b}
-	}
-	return r.scores.WriteMessages(ctx, out...)
+	return produceJSON(ctx, r.scores, res.Scores, func(sc rules.Score) string { return sc.RegistrationID })
 }
 
 func (r *Runner) writeDeadLetters(ctx context.Context, res Result) error {
-	if len(res.DeadLetters) == 0 {
-		return nil
-	}
-	out := make([]kafka.Message, len(res.DeadLetters))
-	for i, d := range res.DeadLetters {
-		b, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		out[i] = kafka.Message{Key: []byte(d.ID), Value: b}
-	}
-	return r.dead.WriteMessages(ctx, out...)
+	return produceJSON(ctx, r.dead, res.DeadLetters, func(d DeadLetter) string { return d.ID })
 }
 
 // writeReleased tells the registration platform which addresses are free
 // for their owners (key = canonical address; see AddressReleased).
 func (r *Runner) writeReleased(ctx context.Context, res Result) error {
-	if len(res.Released) == 0 {
+	return produceJSON(ctx, r.release, res.Released, func(a AddressReleased) string { return a.Address })
+}
+
+// produceJSON writes items as JSON messages with the given keys, in one
+// synchronous call (the writer returns when the brokers acknowledged).
+func produceJSON[T any](ctx context.Context, w *kafka.Writer, items []T, key func(T) string) error {
+	if len(items) == 0 {
 		return nil
 	}
-	out := make([]kafka.Message, len(res.Released))
-	for i, a := range res.Released {
-		b, err := json.Marshal(a)
+	out := make([]kafka.Message, len(items))
+	for i, it := range items {
+		b, err := json.Marshal(it)
 		if err != nil {
 			return err
 		}
-		out[i] = kafka.Message{Key: []byte(a.Address), Value: b}
+		out[i] = kafka.Message{Key: []byte(key(it)), Value: b}
 	}
-	return r.release.WriteMessages(ctx, out...)
+	return w.WriteMessages(ctx, out...)
 }
 
 func (r *Runner) retry(ctx context.Context, sink string, fn func(context.Context) error) error {
