@@ -14,8 +14,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/waspada/waspada/pipeline/chstore"
-	"github.com/waspada/waspada/rules"
 	"github.com/waspada/waspada/pipeline/event"
+	"github.com/waspada/waspada/rules"
 )
 
 // Stats are running totals, for summaries and tests.
