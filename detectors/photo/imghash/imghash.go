@@ -341,18 +341,25 @@ func decodeFull(data []byte, format string, _ int64) decoded {
 
 func roiHashes(h *Hashes, img image.Image, roi Rect) error {
 	h.ROIShifts, h.ROIDShifts = nil, nil
+	g := toGray(img)
 	for _, dy := range []float64{0, -ROIShift, ROIShift} {
 		for _, dx := range []float64{0, -ROIShift, ROIShift} {
 			rr := Rect{roi.X0 + dx, roi.Y0 + dy, roi.X1 + dx, roi.Y1 + dy}
 			if rr.X0 < 0 || rr.Y0 < 0 || rr.X1 > 1 || rr.Y1 > 1 {
 				continue
 			}
-			sub := crop(img, rr)
-			p, err := goimagehash.PerceptionHash(sub)
+			// The region is area-averaged (with fractional pixel coverage)
+			// to a fixed small size before hashing, so that its hash does
+			// not depend on which decode path produced the grey image (the
+			// 1/8-scale DC plane of a large JPEG, or a full decode of a PNG
+			// or a small JPEG) nor on where the region's edges fall on that
+			// image's pixel grid; goimagehash's own bilinear resize of a
+			// 25-pixel region versus a 200-pixel one did.
+			p, err := goimagehash.PerceptionHash(areaGray(g, rr, roiPSide, roiPSide))
 			if err != nil {
 				return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
 			}
-			d, err := goimagehash.DifferenceHash(sub)
+			d, err := goimagehash.DifferenceHash(areaGray(g, rr, 9, 8))
 			if err != nil {
 				return &DecodeError{ReasonCorrupt, "roi dhash: " + err.Error()}
 			}
@@ -365,6 +372,94 @@ func roiHashes(h *Hashes, img image.Image, roi Rect) error {
 		}
 	}
 	return nil
+}
+
+// roiPSide is the side of the area-averaged region that the ROI pHash is
+// computed from: small enough that the DC plane of a phone photo of a card
+// (whose portrait area is ~25 pixels wide) has as much detail as a full
+// decode, large enough for the 8x8 lowest DCT frequencies pHash keeps.
+const roiPSide = 16
+
+// toGray returns img as *image.Gray (converting if needed).
+func toGray(img image.Image) *image.Gray {
+	switch m := img.(type) {
+	case *image.Gray:
+		return m
+	case *image.YCbCr:
+		return &image.Gray{Pix: m.Y, Stride: m.YStride, Rect: m.Rect}
+	}
+	b := img.Bounds()
+	g := image.NewGray(b)
+	draw.Draw(g, b, img, b.Min, draw.Src)
+	return g
+}
+
+// areaGray resamples the region r (fractions of g's bounds) to a w x h
+// grey image; each output pixel is the mean of the source area it covers,
+// weighting partly covered source pixels by the covered fraction.
+func areaGray(g *image.Gray, r Rect, w, h int) *image.Gray {
+	b := g.Bounds()
+	xw := areaWeights(r.X0*float64(b.Dx()), r.X1*float64(b.Dx()), w, b.Dx())
+	yw := areaWeights(r.Y0*float64(b.Dy()), r.Y1*float64(b.Dy()), h, b.Dy())
+	// horizontal pass: rows of the region's vertical span only
+	y0, y1 := yw[0].first, yw[h-1].first+len(yw[h-1].w)
+	tmp := make([]float64, (y1-y0)*w)
+	for y := y0; y < y1; y++ {
+		row := g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x, cw := range xw {
+			var s float64
+			for i, wt := range cw.w {
+				s += wt * float64(row[cw.first+i])
+			}
+			tmp[(y-y0)*w+x] = s
+		}
+	}
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for y, cw := range yw {
+		for x := 0; x < w; x++ {
+			var s float64
+			for i, wt := range cw.w {
+				s += wt * tmp[(cw.first+i-y0)*w+x]
+			}
+			out.Pix[y*out.Stride+x] = uint8(math.Min(255, math.Max(0, s+0.5)))
+		}
+	}
+	return out
+}
+
+type coverage struct {
+	first int       // first source pixel
+	w     []float64 // normalised weights of pixels first, first+1, ...
+}
+
+// areaWeights splits the source span [a, b) (in pixels, of a line of n)
+// into m equal cells and returns each cell's source pixel weights.
+func areaWeights(a, b float64, m, n int) []coverage {
+	out := make([]coverage, m)
+	step := (b - a) / float64(m)
+	for i := range out {
+		lo, hi := a+float64(i)*step, a+float64(i+1)*step
+		first := max(0, min(n-1, int(math.Floor(lo))))
+		last := max(first, min(n-1, int(math.Ceil(hi))-1))
+		c := coverage{first: first, w: make([]float64, last-first+1)}
+		var sum float64
+		for p := first; p <= last; p++ {
+			cov := math.Min(hi, float64(p+1)) - math.Max(lo, float64(p))
+			if cov < 0 {
+				cov = 0
+			}
+			c.w[p-first] = cov
+			sum += cov
+		}
+		if sum == 0 { // a cell narrower than rounding: take its pixel
+			c.w[0], sum = 1, 1
+		}
+		for k := range c.w {
+			c.w[k] /= sum
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // shrink box-filters a full-resolution image to a grey image no more than
@@ -402,22 +497,6 @@ func shrink(img image.Image) image.Image {
 		}
 	}
 	return g
-}
-
-func crop(img image.Image, r Rect) image.Image {
-	b := img.Bounds()
-	rr := image.Rect(
-		b.Min.X+int(math.Floor(r.X0*float64(b.Dx()))), b.Min.Y+int(math.Floor(r.Y0*float64(b.Dy()))),
-		b.Min.X+int(math.Ceil(r.X1*float64(b.Dx()))), b.Min.Y+int(math.Ceil(r.Y1*float64(b.Dy()))))
-	if rr.Dx() < 1 || rr.Dy() < 1 {
-		return img
-	}
-	if s, ok := img.(interface {
-		SubImage(image.Rectangle) image.Image
-	}); ok {
-		return s.SubImage(rr)
-	}
-	return img
 }
 
 func stdDev(img image.Image) float64 {
