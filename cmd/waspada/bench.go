@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -47,6 +50,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	brokers := fs.String("brokers", "", "Kafka brokers (empty: embedded broker)")
 	ch := fs.String("clickhouse", "", "ClickHouse native address (empty: no ClickHouse sink)")
 	batch := fs.Int("batch-events", pipeline.DefaultConfig().Batch.MaxEvents, "events per batch")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	perDetector := fs.Bool("per-detector", false, "memory: also measure each detector alone (one more pass per detector)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchHelp); fs.PrintDefaults() }
 	if code, done := parse(fs, args[1:]); done {
@@ -54,6 +58,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	simCfg := sim.DefaultConfig()
 	simCfg.Events = *events
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "waspada bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "waspada bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if mode == "memory" {
 		return benchMemory(simCfg, *perDetector, stdout, stderr)
 	}
@@ -198,7 +215,29 @@ func benchPipeline(ctx context.Context, simCfg sim.Config, brokers []string, chA
 		st := runner.Stats()
 		fmt.Fprintf(stdout, "written: %d events, %d score versions, %d dead letters in %d batches\n", st.Events, st.Scores, st.DeadLetters, st.Batches)
 	}
+	fmt.Fprintf(stdout, "where the time went (s, of %.1f):   %s\n", took.Seconds(), sinkSeconds(env.metrics))
 	return 0
+}
+
+// sinkSeconds sums waspada_sink_seconds by step ("prepare" is decoding,
+// preparing and the detectors; the others are the writes).
+func sinkSeconds(m *pipeline.Metrics) string {
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, mf := range mfs {
+		if mf.GetName() != "waspada_sink_seconds" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				parts = append(parts, fmt.Sprintf("%s %.1f", l.GetValue(), mt.GetHistogram().GetSampleSum()))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mustEngine() *pipeline.Engine {

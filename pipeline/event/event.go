@@ -221,26 +221,7 @@ func (l Limits) Decode(b []byte) (*Event, error) {
 		return nil, &DecodeError{"bad_json", "event is not a JSON object"}
 	}
 	// First pass: syntax, trailing data, schema version and exact keys.
-	var top map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&top); err != nil {
-		return nil, &DecodeError{"bad_json", jsonDetail(err)}
-	}
-	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, &DecodeError{"bad_json", "trailing data after the event object"}
-	}
-	// Check the schema first so that a v2 event is reported as such rather
-	// than as whatever field it renamed.
-	if raw, ok := top["schema"]; ok && !isNull(raw) {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, &DecodeError{"bad_json", "schema: expected string, got JSON " + jsonKind(raw)}
-		}
-		if err := checkSchema(s); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkKeys(top); err != nil {
+	if err := firstPass(b); err != nil {
 		return nil, err
 	}
 	// Second pass: the typed decode.
@@ -248,7 +229,7 @@ func (l Limits) Decode(b []byte) (*Event, error) {
 		Event
 		OccurredAt *string `json:"occurred_at"`
 	}
-	dec = json.NewDecoder(bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		return nil, &DecodeError{"bad_json", jsonDetail(err)}
@@ -281,8 +262,61 @@ var (
 
 // checkKeys rejects keys that are not in the contract, compared exactly,
 // at the top level and in each document.
+// firstPass checks syntax, trailing data, the schema version and the exact
+// keys. Valid JSON whose keys have no escapes is scanned without
+// allocating (keyscan.go); the rest takes the map path, which is the
+// reference behaviour.
+func firstPass(b []byte) error {
+	if json.Valid(b) {
+		if ks, ok := scanKeys(b); ok {
+			if ks.schema != nil && !isNull(ks.schema) {
+				if err := schemaOf(ks.schema); err != nil {
+					return err
+				}
+			}
+			if ks.hasUnknown {
+				return &DecodeError{"bad_json", "unknown field " + quote(ks.unknown)}
+			}
+			if ks.docIndex >= 0 {
+				return &DecodeError{"bad_json", fmt.Sprintf("documents[%d]: unknown field %s", ks.docIndex, quote(ks.docUnknown))}
+			}
+			return nil
+		}
+	}
+	return firstPassMaps(b)
+}
+
+// firstPassMaps is the first pass through a map of the top-level keys.
+func firstPassMaps(b []byte) error {
+	var top map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&top); err != nil {
+		return &DecodeError{"bad_json", jsonDetail(err)}
+	}
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
+		return &DecodeError{"bad_json", "trailing data after the event object"}
+	}
+	// Check the schema first so that a v2 event is reported as such rather
+	// than as whatever field it renamed.
+	if raw, ok := top["schema"]; ok && !isNull(raw) {
+		if err := schemaOf(raw); err != nil {
+			return err
+		}
+	}
+	return checkKeys(top)
+}
+
+// schemaOf checks the raw value of the schema key.
+func schemaOf(raw []byte) error {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return &DecodeError{"bad_json", "schema: expected string, got JSON " + jsonKind(raw)}
+	}
+	return checkSchema(s)
+}
+
 func checkKeys(top map[string]json.RawMessage) error {
-	if k := unknownKey(top, eventKeys); k != "" {
+	if k, ok := unknownKey(top, eventKeys); ok {
 		return &DecodeError{"bad_json", "unknown field " + quote(k)}
 	}
 	docs, ok := top["documents"]
@@ -298,7 +332,7 @@ func checkKeys(top map[string]json.RawMessage) error {
 		if len(it) == 0 || it[0] != '{' || json.Unmarshal(it, &m) != nil {
 			continue // not an object: the typed decode or validate says so
 		}
-		if k := unknownKey(m, documentKeys); k != "" {
+		if k, ok := unknownKey(m, documentKeys); ok {
 			return &DecodeError{"bad_json", fmt.Sprintf("documents[%d]: unknown field %s", i, quote(k))}
 		}
 	}
@@ -306,8 +340,8 @@ func checkKeys(top map[string]json.RawMessage) error {
 }
 
 // unknownKey returns the first (in sorted order, for a stable Detail) key
-// of m that is not in known, or "".
-func unknownKey(m map[string]json.RawMessage, known map[string]bool) string {
+// of m that is not in known (the empty key is a key too).
+func unknownKey(m map[string]json.RawMessage, known map[string]bool) (string, bool) {
 	var bad []string
 	for k := range m {
 		if !known[k] {
@@ -315,10 +349,10 @@ func unknownKey(m map[string]json.RawMessage, known map[string]bool) string {
 		}
 	}
 	if len(bad) == 0 {
-		return ""
+		return "", false
 	}
 	slices.Sort(bad)
-	return bad[0]
+	return bad[0], true
 }
 
 // jsonKeys lists the JSON names of a struct's fields.

@@ -1,7 +1,9 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -86,5 +88,28 @@ func FuzzDecodeFields(f *testing.F) {
 			t.Fatalf("not a DecodeError: %T %v", err, err)
 		}
 		checkSchemaAgrees(t, b, err)
+	})
+}
+
+// The first pass's fast key scanner and the map path must agree on every
+// input: same outcome, same reason and detail.
+func FuzzFirstPass(f *testing.F) {
+	for _, ex := range examples(f) {
+		f.Add(ex.data)
+	}
+	for _, s := range []string{`{"nik":"1","NIK":"2"}`, `{"documents":[{"kind":"ktp","URI":"x"},{"zz":1,"aa":2}]}`,
+		`{"schema":null,"schema":"waspada.registration/v9"}`, `{"documents":[1,{"b":1}],"documents":[]}`,
+		`{"documents":{"a":1}}`, `{"a\u0062":1}`, `{"documents":[{"k\u0069nd":"x"}]}`, ` {"x":"}{][\"","y":[{"z":"]"}]} `,
+		`{"schema":"waspada.registration/v1","zz":1,"documents":[{"q":1}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(bytes.TrimLeft(b, " \t\r\n")) == 0 || bytes.TrimLeft(b, " \t\r\n")[0] != '{' {
+			return // Decode rejects these before the first pass
+		}
+		fast, slow := firstPass(b), firstPassMaps(b)
+		if fmt.Sprint(fast) != fmt.Sprint(slow) {
+			t.Fatalf("fast %v, maps %v for %q", fast, slow, b)
+		}
 	})
 }
