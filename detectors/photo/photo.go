@@ -45,6 +45,11 @@ type Threshold struct {
 	ROI int `yaml:"roi"`
 	// ROIDHash confirms the ROI with its dHash too; 0 disables.
 	ROIDHash int `yaml:"roi_dhash"`
+	// ROISum bounds the ROI pHash and dHash distances added up; 0
+	// disables. The two hashes err on different pairs: a pair close on
+	// one and only just within the other's threshold is more often two
+	// different people than a pair moderately close on both.
+	ROISum int `yaml:"roi_sum"`
 }
 
 // Config is the detector's configuration.
@@ -83,7 +88,7 @@ func DefaultConfig() Config {
 		Fetch: fetch.DefaultConfig(),
 		Index: mih.DefaultConfig(),
 		Thresholds: map[string]Threshold{
-			"ktp":    {PHash: 8, DHash: 12, ROI: 6, ROIDHash: 8},
+			"ktp":    {PHash: 10, DHash: 12, ROI: 6, ROIDHash: 6, ROISum: 9},
 			"selfie": {PHash: 10, DHash: 14},
 			"*":      {PHash: 8, DHash: 12},
 		},
@@ -115,8 +120,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New(`photo: thresholds must have a "*" entry`))
 	}
 	check := func(name string, t Threshold) {
-		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 || t.ROIDHash < 0 || t.ROIDHash > 32 {
-			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash, roi, roi_dhash 0..32)", name, t))
+		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 || t.ROIDHash < 0 || t.ROIDHash > 32 || t.ROISum < 0 || t.ROISum > 64 {
+			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash, roi, roi_dhash 0..32, roi_sum 0..64)", name, t))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Thresholds)) {
@@ -618,7 +623,8 @@ func (c Config) ThresholdFor(ka, kb string) Threshold {
 // accept: dd, rd and rdd are -1 when not compared.
 func (t Threshold) accept(dist, dd, rd, rdd int) bool {
 	return dist <= t.PHash && (dd < 0 || dd <= t.DHash) && (t.ROI <= 0 || rd < 0 || rd <= t.ROI) &&
-		(t.ROIDHash <= 0 || rdd < 0 || rdd <= t.ROIDHash)
+		(t.ROIDHash <= 0 || rdd < 0 || rdd <= t.ROIDHash) &&
+		(t.ROISum <= 0 || rd < 0 || rdd < 0 || rd+rdd <= t.ROISum)
 }
 
 // HashConfig is the imghash configuration for documents of kind (with

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "directory written by make_set.py (with labels.csv)")
 	roiFull := fs.Bool("roi-full", photo.DefaultConfig().Hash.ROIFullDecode, "hash the KTP portrait ROI from a full-resolution decode")
+	sweep := fs.Bool("sweep", false, "also print the KTP threshold sweep: the recall / false-match trade-off of every candidate threshold combination (Pareto rows)")
 	if err := fs.Parse(args); err != nil || *dir == "" {
 		fmt.Fprintln(stderr, "usage: go run ./detectors/photo/eval -dir DIR")
 		return 2
@@ -52,6 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	report(stdout, cfg, items)
+	if *sweep {
+		sweepKTP(stdout, cfg, items)
+	}
 	return 0
 }
 
@@ -307,4 +312,119 @@ func mean(v []int) float64 {
 		s += x
 	}
 	return float64(s) / float64(len(v))
+}
+
+// sweepKTP tries every combination of the KTP thresholds below and prints
+// the Pareto rows (no other combination has at least the recall and at
+// most the false matches), so that the choice in DefaultConfig can be
+// reproduced and re-made on another labelled set.
+func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
+	orig := map[string]*item{}
+	var origs, trans []*item
+	for _, it := range items {
+		if it.kind != "ktp" {
+			continue
+		}
+		if it.transform == "orig" {
+			orig[it.group] = it
+			origs = append(origs, it)
+		} else {
+			trans = append(trans, it)
+		}
+	}
+	if len(origs) < 2 {
+		return
+	}
+	base := cfg.Thresholds["ktp"]
+	withKTP := func(t photo.Threshold) photo.Config {
+		c := cfg
+		c.Thresholds = map[string]photo.Threshold{}
+		for k, v := range cfg.Thresholds {
+			c.Thresholds[k] = v
+		}
+		c.Thresholds["ktp"] = t
+		return c
+	}
+	// Only pairs that the loosest combination accepts can be accepted by
+	// any other: filter once.
+	loose := withKTP(photo.Threshold{PHash: 12, DHash: base.DHash, ROI: 8, ROIDHash: 10})
+	var cand [][2]*item
+	for i := range origs {
+		for j := i + 1; j < len(origs); j++ {
+			if ok, _, _, _ := loose.Match("ktp", origs[i].h, "ktp", origs[j].h); ok {
+				cand = append(cand, [2]*item{origs[i], origs[j]})
+			}
+		}
+	}
+	pairs := len(origs) * (len(origs) - 1) / 2
+	type row struct {
+		t       photo.Threshold
+		hit, fm int
+		minTr   float64
+		worstTr string
+	}
+	var rows []row
+	for _, wp := range []int{8, 10, 12} {
+		for rp := 2; rp <= 8; rp++ {
+			for rd := 2; rd <= 10; rd++ {
+				for _, sum := range []int{0, 6, 7, 8, 9, 10, 11, 12, 14} {
+					if sum > 0 && sum >= rp+rd {
+						continue // no effect
+					}
+					t := photo.Threshold{PHash: wp, DHash: base.DHash, ROI: rp, ROIDHash: rd, ROISum: sum}
+					c := withKTP(t)
+					r := row{t: t, minTr: 2}
+					per := map[string][2]int{}
+					for _, it := range trans {
+						ok, _, _, _ := c.Match("ktp", orig[it.group].h, "ktp", it.h)
+						p := per[it.transform]
+						p[1]++
+						if ok {
+							r.hit++
+							p[0]++
+						}
+						per[it.transform] = p
+					}
+					for _, tr := range slices.Sorted(maps.Keys(per)) {
+						if v := ratio(per[tr][0], per[tr][1]); v < r.minTr {
+							r.minTr, r.worstTr = v, tr
+						}
+					}
+					for _, p := range cand {
+						if ok, _, _, _ := c.Match("ktp", p[0].h, "ktp", p[1].h); ok {
+							r.fm++
+						}
+					}
+					rows = append(rows, r)
+				}
+			}
+		}
+	}
+	// Pareto rows, by recall.
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].hit != rows[j].hit {
+			return rows[i].hit > rows[j].hit
+		}
+		return rows[i].fm < rows[j].fm
+	})
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "KTP threshold sweep: %d combinations (whole-card pHash 8/10/12, dHash %d; ROI pHash 2-8, ROI dHash 2-10, ROI sum off/6-14), Pareto rows\n\n", len(rows), base.DHash)
+	fmt.Fprintln(w, "| whole pHash <= | ROI pHash <= | ROI dHash <= | ROI sum <= | ktp recall | worst transformation | ktp false matches | ktp false-match rate |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---|---:|---:|")
+	best := len(cand) + 1
+	for _, r := range rows {
+		if r.fm >= best {
+			continue
+		}
+		best = r.fm
+		sum := "off"
+		if r.t.ROISum > 0 {
+			sum = fmt.Sprint(r.t.ROISum)
+		}
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %.3f | %s %.3f | %d | %.4f%% |\n", r.t.PHash, r.t.ROI, r.t.ROIDHash, sum,
+			ratio(r.hit, len(trans)), r.worstTr, r.minTr, r.fm, 100*ratio(r.fm, pairs))
+		if r.fm == 0 {
+			break
+		}
+	}
 }

@@ -49,6 +49,12 @@ type Config struct {
 // move the region.
 const ROIShift = 0.0125
 
+// ROIScales are the region sizes (relative to the configured ROI, about
+// its centre) the shifted ROI hashes are taken at: a card cropped by 5 %
+// shows its portrait 5 % larger, relative to the image, than the
+// uncropped card does.
+var ROIScales = []float64{1, 0.95, 1.05}
+
 // Rect is a region as fractions (0..1) of the image width and height.
 type Rect struct {
 	X0, Y0, X1, Y1 float64
@@ -342,33 +348,36 @@ func decodeFull(data []byte, format string, _ int64) decoded {
 func roiHashes(h *Hashes, img image.Image, roi Rect) error {
 	h.ROIShifts, h.ROIDShifts = nil, nil
 	g := toGray(img)
-	for _, dy := range []float64{0, -ROIShift, ROIShift} {
-		for _, dx := range []float64{0, -ROIShift, ROIShift} {
-			rr := Rect{roi.X0 + dx, roi.Y0 + dy, roi.X1 + dx, roi.Y1 + dy}
-			if rr.X0 < 0 || rr.Y0 < 0 || rr.X1 > 1 || rr.Y1 > 1 {
-				continue
+	cx, cy, hw, hh := (roi.X0+roi.X1)/2, (roi.Y0+roi.Y1)/2, (roi.X1-roi.X0)/2, (roi.Y1-roi.Y0)/2
+	for _, sc := range ROIScales {
+		for _, dy := range []float64{0, -ROIShift, ROIShift} {
+			for _, dx := range []float64{0, -ROIShift, ROIShift} {
+				rr := Rect{cx + dx - hw*sc, cy + dy - hh*sc, cx + dx + hw*sc, cy + dy + hh*sc}
+				if rr.X0 < 0 || rr.Y0 < 0 || rr.X1 > 1 || rr.Y1 > 1 {
+					continue
+				}
+				// The region is area-averaged (with fractional pixel coverage)
+				// to a fixed small size before hashing, so that its hash does
+				// not depend on which decode path produced the grey image (the
+				// 1/8-scale DC plane of a large JPEG, or a full decode of a PNG
+				// or a small JPEG) nor on where the region's edges fall on that
+				// image's pixel grid; goimagehash's own bilinear resize of a
+				// 25-pixel region versus a 200-pixel one did.
+				p, err := goimagehash.PerceptionHash(areaGray(g, rr, roiPSide, roiPSide))
+				if err != nil {
+					return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
+				}
+				d, err := goimagehash.DifferenceHash(areaGray(g, rr, 9, 8))
+				if err != nil {
+					return &DecodeError{ReasonCorrupt, "roi dhash: " + err.Error()}
+				}
+				if dx == 0 && dy == 0 && sc == 1 {
+					h.ROIPHash, h.ROIDHash, h.HasROI = p.GetHash(), d.GetHash(), true
+					continue
+				}
+				h.ROIShifts = append(h.ROIShifts, p.GetHash())
+				h.ROIDShifts = append(h.ROIDShifts, d.GetHash())
 			}
-			// The region is area-averaged (with fractional pixel coverage)
-			// to a fixed small size before hashing, so that its hash does
-			// not depend on which decode path produced the grey image (the
-			// 1/8-scale DC plane of a large JPEG, or a full decode of a PNG
-			// or a small JPEG) nor on where the region's edges fall on that
-			// image's pixel grid; goimagehash's own bilinear resize of a
-			// 25-pixel region versus a 200-pixel one did.
-			p, err := goimagehash.PerceptionHash(areaGray(g, rr, roiPSide, roiPSide))
-			if err != nil {
-				return &DecodeError{ReasonCorrupt, "roi phash: " + err.Error()}
-			}
-			d, err := goimagehash.DifferenceHash(areaGray(g, rr, 9, 8))
-			if err != nil {
-				return &DecodeError{ReasonCorrupt, "roi dhash: " + err.Error()}
-			}
-			if dx == 0 && dy == 0 {
-				h.ROIPHash, h.ROIDHash, h.HasROI = p.GetHash(), d.GetHash(), true
-				continue
-			}
-			h.ROIShifts = append(h.ROIShifts, p.GetHash())
-			h.ROIDShifts = append(h.ROIDShifts, d.GetHash())
 		}
 	}
 	return nil
