@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waspada/waspada/detectors/photo"
 )
 
 func TestLoadConfigFileDetectorSections(t *testing.T) {
@@ -37,7 +39,7 @@ photo:
 		t.Errorf("pipeline sections: %+v %+v", cfg.Kafka, cfg.Batch)
 	}
 	if det.Photo.Fetch.Root != dir || det.Photo.Fetch.AllowedHosts[0] != "uploads.example.id" ||
-		det.Photo.Thresholds["selfie"].PHash != 9 || det.Photo.Thresholds["ktp"].PHash != 8 || det.Photo.Fetch.MaxBytes != 20<<20 {
+		det.Photo.Thresholds["selfie"].PHash != 9 || det.Photo.Thresholds["ktp"] != photo.DefaultConfig().Thresholds["ktp"] || det.Photo.Fetch.MaxBytes != 20<<20 {
 		t.Errorf("photo section over defaults: %+v %+v", det.Photo.Fetch, det.Photo.Thresholds)
 	}
 
