@@ -185,7 +185,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 		fm, fmNoROI, pairs := 0, 0, 0
 		noROI := cfg
 		th := noROI.Thresholds[detKind(kind)]
-		th.ROI, th.ROIDHash = 0, 0
+		th.ROI, th.ROIDHash, th.ROISum = 0, 0, 0
 		noROI.Thresholds = map[string]photo.Threshold{detKind(kind): th, "*": cfg.Thresholds["*"]}
 		for i := range os {
 			for j := i + 1; j < len(os); j++ {
@@ -257,7 +257,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 	}
 	// Sweep of the KTP ROI threshold (whole-card thresholds as configured).
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "KTP portrait ROI threshold sweep (whole-card pHash/dHash as configured)")
+	fmt.Fprintln(w, "KTP portrait ROI threshold sweep (whole-card pHash/dHash as configured, ROI sum off; -sweep for all combinations)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| ROI pHash <= | ROI dHash <= | ktp recall | ktp false matches | ktp false-match rate |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
@@ -269,7 +269,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 			c.Thresholds[k] = v
 		}
 		kt := c.Thresholds["ktp"]
-		kt.ROI, kt.ROIDHash = t, tt[1]
+		kt.ROI, kt.ROIDHash, kt.ROISum = t, tt[1], 0
 		c.Thresholds["ktp"] = kt
 		n, hit, fm, pairs := 0, 0, 0, 0
 		var os []*item
