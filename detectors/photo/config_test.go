@@ -55,3 +55,29 @@ func TestConfigFiles(t *testing.T) {
 		}
 	}
 }
+
+// The KTP rule needs the whole card, the portrait's pHash and dHash each,
+// and their sum (roi_sum) to agree; a missing portrait hash is not compared.
+func TestThresholdAcceptROISum(t *testing.T) {
+	th := Threshold{PHash: 10, DHash: 12, ROI: 6, ROIDHash: 6, ROISum: 9}
+	for _, c := range []struct {
+		dist, dd, rd, rdd int
+		want              bool
+	}{
+		{10, 12, 6, 3, true},  // sum 9
+		{10, 12, 5, 5, false}, // each within, sum 10 over
+		{11, 0, 0, 0, false},  // whole card too far
+		{4, 13, 0, 0, false},  // dHash disagrees
+		{4, 2, 7, 0, false},   // portrait pHash too far
+		{4, 2, 0, 7, false},   // portrait dHash too far
+		{4, 2, -1, -1, true},  // no portrait hashes: whole card decides
+		{4, -1, 6, -1, true},  // no dHash at all: sum not applicable
+	} {
+		if got := th.accept(c.dist, c.dd, c.rd, c.rdd); got != c.want {
+			t.Errorf("accept(%d, %d, %d, %d) = %v, want %v", c.dist, c.dd, c.rd, c.rdd, got, c.want)
+		}
+	}
+	if err := (Config{Thresholds: map[string]Threshold{"*": {PHash: 8, ROISum: 65}}}).Validate(); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("roi_sum 65 accepted: %v", err)
+	}
+}
