@@ -312,6 +312,12 @@ func (d *Detector) Prepare(ctx context.Context, ev *event.Event) (json.RawMessag
 // that the next Observe of ev reaches the same state without IO.
 func (d *Detector) Restore(ev *event.Event, prepared json.RawMessage) error {
 	res, err := decodeResults(ev, prepared)
+	if errors.Is(err, errStale) {
+		d.mu.Lock()
+		d.outcomes["restored_stale"]++
+		d.mu.Unlock()
+		return nil // Observe fetches and hashes the documents again
+	}
 	if err != nil {
 		return err
 	}

@@ -352,7 +352,21 @@ func TestPrepareRestoreRoundTrip(t *testing.T) {
 	if len(a) < 4 || string(ja) != string(jb) {
 		t.Fatalf("live %s\nrebuilt %s", ja, jb)
 	}
-	if err := rebuilt.Restore(evs[0], json.RawMessage(`{"docs":[]}`)); err == nil {
+	if err := rebuilt.Restore(evs[0], json.RawMessage(`{"v":2,"docs":[]}`)); err == nil {
 		t.Error("Restore accepted a document count mismatch")
+	}
+	// Results of an older hashing version are not restored: a detector
+	// with a fetcher hashes the document again when it observes the event.
+	f := newFake()
+	upgraded := New(cfg, f)
+	raw, _ := live.Prepare(context.Background(), evs[0])
+	old := strings.Replace(string(raw), `"v":2,`, ``, 1)
+	if err := upgraded.Restore(evs[0], json.RawMessage(old)); err != nil {
+		t.Fatalf("Restore of an old version: %v", err)
+	}
+	calls := f.calls
+	upgraded.Observe(evs[0])
+	if f.calls == calls || upgraded.Outcomes()["restored_stale"] != 1 {
+		t.Errorf("old-version results were used: %d fetches, outcomes %v", f.calls-calls, upgraded.Outcomes())
 	}
 }

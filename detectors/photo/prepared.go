@@ -35,8 +35,20 @@ type preparedDoc struct {
 }
 
 type preparedEvent struct {
+	// V is the version of the hashing that produced Docs (preparedVersion).
+	V    int           `json:"v,omitempty"`
 	Docs []preparedDoc `json:"docs"`
 }
+
+// preparedVersion changes whenever the same image would hash differently
+// (2: the portrait region is area-averaged to a fixed size and shifted
+// hashes include 0.95x/1.05x scales). Results stored by another version
+// are not restored: the document is fetched and hashed again, so that old
+// and new hashes are never compared with each other.
+const preparedVersion = 2
+
+// errStale: prepared results from another hashing version.
+var errStale = errors.New("photo: prepared data from another hashing version")
 
 func hexes(v []uint64) []string {
 	var out []string
@@ -59,7 +71,7 @@ func unhexes(v []string) ([]uint64, error) {
 }
 
 func encodeResults(ev *event.Event, res []Result) (json.RawMessage, error) {
-	p := preparedEvent{Docs: make([]preparedDoc, len(res))}
+	p := preparedEvent{V: preparedVersion, Docs: make([]preparedDoc, len(res))}
 	for i, r := range res {
 		pd := &p.Docs[i]
 		switch {
@@ -94,6 +106,9 @@ func decodeResults(ev *event.Event, raw json.RawMessage) ([]Result, error) {
 	var p preparedEvent
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("photo: prepared data: %w", err)
+	}
+	if p.V != preparedVersion {
+		return nil, errStale
 	}
 	if len(p.Docs) != len(ev.Documents) {
 		return nil, fmt.Errorf("photo: prepared data has %d documents, event %s has %d", len(p.Docs), ev.EventID, len(ev.Documents))
