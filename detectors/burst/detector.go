@@ -54,7 +54,7 @@ type Detector struct {
 	hold    int64
 	holding bool
 	wm      int64
-	streak   int
+	streak  int
 
 	keys      [nClass]map[string]*keyState
 	nkeys     int
