@@ -69,51 +69,29 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// stamp is one event of a registration, in decision order.
-type stamp struct {
-	order    event.Order
-	deviceID string
-	ip       string
-}
-
-// addr is what the detector keeps of one address: only the forms it
-// matches on (memory: see BenchmarkMemoryPerRegistration).
-type addr struct {
-	canonical   string
-	skeleton    string // shares canonical's bytes when equal
-	registrable string
-	scripts     []string
-	lookalike   bool
-	mixed       bool
-	disposable  bool
-}
-
-// registration keeps the union of what its submissions said. Signals are
-// never withdrawn, so every signal's existence must be monotone in the set
-// of events: with unions, a condition that held once holds for any superset
-// of events, whatever the arrival order. Small slices, not maps: nearly
-// every registration has one value of each.
-type registration struct {
-	id                         string
-	subs                       []stamp // registration.submitted
-	sent                       []stamp // email.verification_sent
-	verified                   []stamp // email.verified
-	addrs                      []addr
-	niks, devices, ips, phones []string
-}
-
-// Detector holds the state of the email detector. Not safe for concurrent
-// use (the pipeline serialises calls).
+// Detector holds the state of the email detector (layout: state.go and
+// "State" in doc.go). Not safe for concurrent use (the pipeline serialises
+// calls).
 type Detector struct {
 	cfg        Config
 	disposable *address.DomainSet
-	regs       map[string]*registration
-	byCanon    map[string][]string // canonical -> registration ids
-	byLookSkel map[string][]string // skeleton of a look-alike address -> registration ids
-	byDevice   map[string][]string
-	byIP       map[string][]string
-	byPhone    map[string][]string
-	reports    map[string]map[string]report.Report // canonical -> report id -> report
+
+	ar     arena
+	pages  [][]reg
+	nregs  int
+	regTab slotTable
+	more   map[uint32]*more
+	groups [][]uint32
+
+	devices, ips, phones values
+	// addrs holds canonical addresses and look-alike skeletons (value.a:
+	// registrations with it as canonical address, value.b: registrations
+	// with a look-alike address whose skeleton it is).
+	addrs       values
+	registrable map[uint32]cstr // canonical address id -> registrable domain, disposable addresses only
+	scriptSets  [][]string      // index-1 = regAddr.scripts
+	scriptIdx   map[string]uint16
+	reports     map[uint32]map[string]report.Report // canonical address id -> report id -> report
 }
 
 // New returns an empty detector. cfg should be valid (Validate); an invalid
@@ -137,40 +115,13 @@ func New(cfg Config) *Detector {
 		d = address.DefaultDisposable()
 	}
 	return &Detector{
-		cfg: cfg, disposable: d, regs: map[string]*registration{},
-		byCanon: map[string][]string{}, byLookSkel: map[string][]string{},
-		byDevice: map[string][]string{}, byIP: map[string][]string{}, byPhone: map[string][]string{},
-		reports: map[string]map[string]report.Report{},
+		cfg: cfg, disposable: d, more: map[uint32]*more{}, registrable: map[uint32]cstr{},
+		scriptIdx: map[string]uint16{}, reports: map[uint32]map[string]report.Report{},
 	}
 }
 
 // Name implements the detector contract.
 func (d *Detector) Name() string { return Name }
-
-func (d *Detector) reg(id string) *registration {
-	r := d.regs[id]
-	if r == nil {
-		r = &registration{id: id}
-		d.regs[id] = r
-	}
-	return r
-}
-
-// addUniq appends v to *s unless present, and reports whether it did.
-func addUniq(s *[]string, v string) bool {
-	if v == "" || slices.Contains(*s, v) {
-		return false
-	}
-	*s = append(*s, v)
-	return true
-}
-
-func index(m map[string][]string, k, id string) {
-	ids := m[k]
-	if !slices.Contains(ids, id) {
-		m[k] = append(ids, id)
-	}
-}
 
 // Observe takes one event and returns the current signals of every
 // registration whose picture it changed. Every update is a set insert, so
@@ -182,32 +133,87 @@ func (d *Detector) Observe(ev *event.Event) []detectors.Signal {
 	if ev.Type == event.MisuseReported {
 		return d.ApplyReport(ReportFromEvent(ev))
 	}
-	r := d.reg(ev.RegistrationID)
-	st := stamp{order: ev.Order(), deviceID: ev.DeviceID, ip: ev.IP}
+	var ri uint32
 	switch ev.Type {
 	case event.Submitted:
-		r.subs = insertStamp(r.subs, st)
-		if a, err := address.Parse(ev.Email); err == nil {
-			d.addAddress(r, a)
-		}
-		addUniq(&r.niks, ev.NIK)
-		if addUniq(&r.devices, ev.DeviceID) {
-			index(d.byDevice, ev.DeviceID, r.id)
-		}
-		if addUniq(&r.ips, ev.IP) {
-			index(d.byIP, ev.IP, r.id)
-		}
-		if addUniq(&r.phones, ev.Phone) {
-			index(d.byPhone, ev.Phone, r.id)
-		}
+		ri = d.reg(ev.RegistrationID)
+		d.observeSubmission(ri, ev)
 	case event.VerificationSent:
-		r.sent = insertStamp(r.sent, st)
+		ri = d.reg(ev.RegistrationID)
+		d.addStamp(ri, kindSent, ev.OccurredAt.UnixNano(), ev.EventID, 0, 0)
 	case event.EmailVerified:
-		r.verified = insertStamp(r.verified, st)
+		ri = d.reg(ev.RegistrationID)
+		dev, ip := d.devices.intern(&d.ar, ev.DeviceID), d.ips.intern(&d.ar, ev.IP)
+		d.addStamp(ri, kindVer, ev.OccurredAt.UnixNano(), ev.EventID, dev, ip)
+	default:
+		// Other events change nothing; a registration not seen yet has
+		// no signals (and is not stored).
+		var ok bool
+		if ri, ok = d.lookup(ev.RegistrationID); !ok {
+			return nil
+		}
 	}
-	affected := map[string]bool{r.id: true}
-	d.neighbours(r, affected)
+	affected := map[uint32]bool{ri: true}
+	d.neighbours(ri, affected)
 	return d.signalsFor(affected)
+}
+
+func (d *Detector) observeSubmission(ri uint32, ev *event.Event) {
+	dev, ip := d.devices.intern(&d.ar, ev.DeviceID), d.ips.intern(&d.ar, ev.IP)
+	// The registration's device and IP sets are its submission stamps'
+	// values plus more.devs/ips: note what is new before adding the stamp.
+	newDev := dev != 0 && !d.hasSubValue(ri, false, dev)
+	newIP := ip != 0 && !d.hasSubValue(ri, true, ip)
+	old, inserted := d.addStamp(ri, kindSub, ev.OccurredAt.UnixNano(), ev.EventID, dev, ip)
+	if a, err := address.Parse(ev.Email); err == nil {
+		d.addAddress(ri, a)
+	}
+	if ev.NIK != "" {
+		var buf [1]cstr
+		p, _ := pack(ev.NIK)
+		found := false
+		for _, n := range d.regNIKs(ri, &buf) {
+			if d.ar.eq(n, ev.NIK, p) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			if r := d.regAt(ri); r.nik == 0 {
+				r.nik = d.ar.cs(ev.NIK)
+			} else {
+				m := d.moreOf(ri)
+				m.niks = append(m.niks, d.ar.cs(ev.NIK))
+			}
+		}
+	}
+	if newDev {
+		if !inserted && old.dev != dev {
+			m := d.moreOf(ri)
+			m.devs = append(m.devs, dev)
+		}
+		d.addToList(&d.devices.at(dev).a, ri)
+	}
+	if newIP {
+		if !inserted && old.ip != ip {
+			m := d.moreOf(ri)
+			m.ips = append(m.ips, ip)
+		}
+		d.addToList(&d.ips.at(ip).a, ri)
+	}
+	if ev.Phone != "" {
+		ph := d.phones.intern(&d.ar, ev.Phone)
+		var buf [1]uint32
+		if !slices.Contains(d.regPhones(ri, &buf), ph) {
+			if r := d.regAt(ri); r.phone == 0 {
+				r.phone = ph
+			} else {
+				m := d.moreOf(ri)
+				m.phones = append(m.phones, ph)
+			}
+			d.addToList(&d.phones.at(ph).a, ri)
+		}
+	}
 }
 
 // ApplyReport records an accepted misuse report and returns the current
@@ -218,132 +224,154 @@ func (d *Detector) ApplyReport(rep report.Report) []detectors.Signal {
 	if err != nil || rep.ID == "" {
 		return nil
 	}
-	if d.reports[a.Canonical] == nil {
-		d.reports[a.Canonical] = map[string]report.Report{}
+	canon := d.addrs.intern(&d.ar, a.Canonical)
+	if d.reports[canon] == nil {
+		d.reports[canon] = map[string]report.Report{}
 	}
-	d.reports[a.Canonical][rep.ID] = rep
-	affected := map[string]bool{}
+	d.reports[canon][rep.ID] = rep
+	affected := map[uint32]bool{}
 	if rep.RegistrationID != "" {
 		// The verified report proves the registration used the address,
 		// even when its submission has not been observed yet (replays).
-		r := d.reg(rep.RegistrationID)
-		d.addAddress(r, a)
-		affected[r.id] = true
+		ri := d.reg(rep.RegistrationID)
+		d.addAddress(ri, a)
+		affected[ri] = true
 	}
-	for _, id := range d.byCanon[a.Canonical] {
-		affected[id] = true
-		d.neighbours(d.regs[id], affected)
+	var one [1]uint32
+	for _, o := range d.members(d.addrs.at(canon).a, &one) {
+		affected[o] = true
+		d.neighbours(o, affected)
 	}
 	return d.signalsFor(affected)
 }
 
-func insertStamp(s []stamp, st stamp) []stamp {
-	i, found := slices.BinarySearchFunc(s, st.order, func(a stamp, o event.Order) int {
-		switch {
-		case a.order.Less(o):
-			return -1
-		case o.Less(a.order):
-			return 1
-		}
-		return 0
-	})
-	if found {
-		return s
-	}
-	return slices.Insert(s, i, st)
-}
-
-func (d *Detector) addAddress(r *registration, a address.Address) {
-	for _, x := range r.addrs {
-		if x.canonical == a.Canonical {
+func (d *Detector) addAddress(ri uint32, a address.Address) {
+	canon := d.addrs.intern(&d.ar, a.Canonical)
+	var buf [1]regAddr
+	for _, x := range d.regAddrs(ri, &buf) {
+		if x.canon == canon {
 			return
 		}
 	}
-	x := addr{canonical: a.Canonical, skeleton: a.Canonical, registrable: a.Registrable,
-		lookalike: a.Lookalike(), mixed: a.MixedScript, disposable: d.disposable.Match(a)}
-	if x.lookalike {
-		x.skeleton = a.Skeleton
-		index(d.byLookSkel, a.Skeleton, r.id)
+	x := regAddr{canon: canon, skel: canon}
+	if a.Lookalike() {
+		x.skel = d.addrs.intern(&d.ar, a.Skeleton)
+		d.addToList(&d.addrs.at(x.skel).b, ri)
 	}
-	if x.mixed {
-		x.scripts = a.Scripts
+	if a.MixedScript {
+		x.flags |= addrMixed
+		x.scripts = d.scriptSet(a.Scripts)
 	}
-	r.addrs = append(r.addrs, x)
-	index(d.byCanon, a.Canonical, r.id)
+	if d.disposable.Match(a) {
+		x.flags |= addrDisposable
+		if _, ok := d.registrable[canon]; !ok {
+			d.registrable[canon] = d.ar.cs(a.Registrable)
+		}
+	}
+	if r := d.regAt(ri); r.canon == 0 {
+		r.canon, r.skel, r.script, r.aflags = x.canon, x.skel, x.scripts, x.flags
+	} else {
+		m := d.moreOf(ri)
+		m.addrs = append(m.addrs, x)
+	}
+	d.addToList(&d.addrs.at(canon).a, ri)
 }
 
-func (d *Detector) reported(r *registration) bool {
-	for _, a := range r.addrs {
-		if len(d.reports[a.canonical]) > 0 {
+func (d *Detector) reported(ri uint32) bool {
+	if len(d.reports) == 0 {
+		return false
+	}
+	var buf [1]regAddr
+	for _, a := range d.regAddrs(ri, &buf) {
+		if len(d.reports[a.canon]) > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// neighbours adds every registration whose signals depend on r: its address
-// group, the look-alikes of its addresses (or the addresses it imitates),
-// and, when r is reported, everything sharing its device, IP or phone.
-func (d *Detector) neighbours(r *registration, into map[string]bool) {
-	put := func(ids []string) {
-		for _, id := range ids {
-			into[id] = true
+// neighbours adds every registration whose signals depend on ri: its
+// address group, the look-alikes of its addresses (or the addresses it
+// imitates), and, when ri is reported, everything sharing its device, IP or
+// phone.
+func (d *Detector) neighbours(ri uint32, into map[uint32]bool) {
+	var one [1]uint32
+	put := func(l regList) {
+		for _, o := range d.members(l, &one) {
+			into[o] = true
 		}
 	}
-	for _, a := range r.addrs {
-		put(d.byCanon[a.canonical])
-		put(d.byLookSkel[a.skeleton])
-		if a.lookalike {
-			put(d.byCanon[a.skeleton])
+	var buf [1]regAddr
+	for _, a := range d.regAddrs(ri, &buf) {
+		put(d.addrs.at(a.canon).a)
+		put(d.addrs.at(a.skel).b)
+		if a.skel != a.canon {
+			put(d.addrs.at(a.skel).a)
 		}
 	}
-	if d.reported(r) {
-		for _, v := range r.devices {
-			put(d.byDevice[v])
+	if d.reported(ri) {
+		for _, v := range d.subValues(ri, false) {
+			put(d.devices.at(v).a)
 		}
-		for _, v := range r.ips {
-			put(d.byIP[v])
+		for _, v := range d.subValues(ri, true) {
+			put(d.ips.at(v).a)
 		}
-		for _, v := range r.phones {
-			put(d.byPhone[v])
+		var pb [1]uint32
+		for _, v := range d.regPhones(ri, &pb) {
+			put(d.phones.at(v).a)
 		}
 	}
 }
 
-func (d *Detector) signalsFor(ids map[string]bool) []detectors.Signal {
+// signalsFor returns the signals of the registrations, ordered by id.
+func (d *Detector) signalsFor(set map[uint32]bool) []detectors.Signal {
+	type idReg struct {
+		id string
+		ri uint32
+	}
+	rs := make([]idReg, 0, len(set))
+	for ri := range set {
+		rs = append(rs, idReg{d.ar.str(d.regAt(ri).id), ri})
+	}
+	slices.SortFunc(rs, func(a, b idReg) int { return strings.Compare(a.id, b.id) })
 	var out []detectors.Signal
-	for _, id := range sortedKeys(ids) {
-		out = append(out, d.signals(d.regs[id])...)
+	for _, x := range rs {
+		out = append(out, d.signals(x.ri, x.id)...)
 	}
 	return out
 }
 
-func (r *registration) first() (event.Order, bool) {
-	if len(r.subs) == 0 {
-		return event.Order{}, false
+// ordered returns the ids of the registrations sorted by first submission
+// in decision order (never-submitted last, then by id).
+func (d *Detector) ordered(set map[uint32]bool) []string {
+	type entry struct {
+		id    string
+		first stamp
+		has   bool
 	}
-	return r.subs[0].order, true
-}
-
-// ordered sorts ids by first submission in decision order (never-submitted
-// last, then by id).
-func (d *Detector) ordered(ids []string) []string {
-	slices.SortFunc(ids, func(a, b string) int {
-		oa, ha := d.regs[a].first()
-		ob, hb := d.regs[b].first()
+	es := make([]entry, 0, len(set))
+	for ri := range set {
+		r := d.regAt(ri)
+		es = append(es, entry{id: d.ar.str(r.id), first: r.sub, has: r.flags&hasSub != 0})
+	}
+	slices.SortFunc(es, func(a, b entry) int {
 		switch {
-		case ha != hb:
-			if ha {
+		case a.has != b.has:
+			if a.has {
 				return -1
 			}
 			return 1
-		case oa.Less(ob):
+		case a.has && d.lessStamp(&a.first, &b.first):
 			return -1
-		case ob.Less(oa):
+		case a.has && d.lessStamp(&b.first, &a.first):
 			return 1
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.id, b.id)
 	})
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
 	return ids
 }
 
@@ -354,55 +382,81 @@ func (d *Detector) capped(ids []string) []string {
 	return ids
 }
 
-func (d *Detector) signals(r *registration) []detectors.Signal {
+// strs returns the sorted strings of a set of address value ids.
+func (d *Detector) addrStrs(set map[uint32]bool) []string {
+	out := make([]string, 0, len(set))
+	for v := range set {
+		out = append(out, d.ar.str(d.addrs.at(v).s))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (d *Detector) signals(ri uint32, id string) []detectors.Signal {
 	var out []detectors.Signal
 	emit := func(kind string, ev map[string]any) {
-		out = append(out, detectors.Signal{RegistrationID: r.id, Detector: Name, Kind: kind, Evidence: ev})
+		out = append(out, detectors.Signal{RegistrationID: id, Detector: Name, Kind: kind, Evidence: ev})
 	}
+	var one [1]uint32
+	var ab [1]regAddr
+	var nb, onb [1]cstr
+	addrs := d.regAddrs(ri, &ab)
+	niks := d.regNIKs(ri, &nb)
 
 	// address_reused: another registration with a shared address and a
 	// different NIK (some pair of NIKs differs: monotone).
-	reusedAddrs, others, niks := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, a := range r.addrs {
-		for _, id := range d.byCanon[a.canonical] {
-			o := d.regs[id]
-			if id == r.id || !differentNIK(r.niks, o.niks) {
+	var reusedAddrs, others map[uint32]bool
+	var nikSet map[string]bool
+	for _, a := range addrs {
+		for _, o := range d.members(d.addrs.at(a.canon).a, &one) {
+			if o == ri {
 				continue
 			}
-			reusedAddrs[a.canonical], others[id] = true, true
-			for _, n := range o.niks {
-				niks[n] = true
+			oniks := d.regNIKs(o, &onb)
+			if !d.differentNIK(niks, oniks) {
+				continue
+			}
+			if others == nil {
+				reusedAddrs, others, nikSet = map[uint32]bool{}, map[uint32]bool{}, map[string]bool{}
+			}
+			reusedAddrs[a.canon], others[o] = true, true
+			for _, n := range oniks {
+				nikSet[d.ar.str(n)] = true
 			}
 		}
 	}
 	if len(others) > 0 {
-		for _, n := range r.niks {
-			niks[n] = true
+		for _, n := range niks {
+			nikSet[d.ar.str(n)] = true
 		}
-		ids := d.ordered(sortedKeys(others))
+		ids := d.ordered(others)
 		emit(KindAddressReused, map[string]any{
-			"addresses": sortedKeys(reusedAddrs), "other_registrations": d.capped(ids),
-			"other_count": len(ids), "distinct_niks": len(niks),
+			"addresses": d.addrStrs(reusedAddrs), "other_registrations": d.capped(ids),
+			"other_count": len(ids), "distinct_niks": len(nikSet),
 		})
 	}
 
 	// lookalike_address: an address with look-alike letters whose skeleton
 	// equals another registrant's address skeleton with another canonical form.
-	if len(r.niks) > 0 {
-		look, of, ids, skels := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-		for _, a := range r.addrs {
-			if !a.lookalike {
+	if len(niks) > 0 {
+		var look, of, ids, skels map[uint32]bool
+		var oab [1]regAddr
+		for _, a := range addrs {
+			if a.skel == a.canon {
 				continue
 			}
-			for _, group := range [][]string{d.byCanon[a.skeleton], d.byLookSkel[a.skeleton]} {
-				for _, id := range group {
-					o := d.regs[id]
-					if id == r.id || len(o.niks) == 0 {
+			sk := d.addrs.at(a.skel)
+			for _, group := range [2]regList{sk.a, sk.b} {
+				for _, o := range d.members(group, &one) {
+					if o == ri || d.regAt(o).nik == 0 {
 						continue
 					}
-					for _, oa := range o.addrs {
-						if oa.skeleton == a.skeleton && oa.canonical != a.canonical {
-							look[a.canonical], of[oa.canonical], ids[id], skels[a.skeleton] = true, true, true, true
+					for _, oa := range d.regAddrs(o, &oab) {
+						if oa.skel == a.skel && oa.canon != a.canon {
+							if ids == nil {
+								look, of, ids, skels = map[uint32]bool{}, map[uint32]bool{}, map[uint32]bool{}, map[uint32]bool{}
+							}
+							look[a.canon], of[oa.canon], ids[o], skels[a.skel] = true, true, true, true
 						}
 					}
 				}
@@ -410,69 +464,87 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 		}
 		if len(ids) > 0 {
 			emit(KindLookalikeAddress, map[string]any{
-				"addresses": sortedKeys(look), "skeletons": sortedKeys(skels),
-				"lookalike_of": d.capped(sortedKeys(of)), "other_registrations": d.capped(d.ordered(sortedKeys(ids))),
+				"addresses": d.addrStrs(look), "skeletons": d.addrStrs(skels),
+				"lookalike_of": d.capped(d.addrStrs(of)), "other_registrations": d.capped(d.ordered(ids)),
 			})
 		}
 	}
 
-	mixed, scripts, disp, domains := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, a := range r.addrs {
-		if a.mixed {
-			mixed[a.canonical] = true
-			for _, s := range a.scripts {
+	hasSubs := d.regAt(ri).flags&hasSub != 0
+	var mixed, disp map[uint32]bool
+	var scripts, domains map[string]bool
+	for _, a := range addrs {
+		if a.flags&addrMixed != 0 {
+			if mixed == nil {
+				mixed, scripts = map[uint32]bool{}, map[string]bool{}
+			}
+			mixed[a.canon] = true
+			for _, s := range d.scriptSets[a.scripts-1] {
 				scripts[s] = true
 			}
 		}
-		if a.disposable {
-			disp[a.canonical], domains[a.registrable] = true, true
+		if a.flags&addrDisposable != 0 {
+			if disp == nil {
+				disp, domains = map[uint32]bool{}, map[string]bool{}
+			}
+			disp[a.canon], domains[d.ar.str(d.registrable[a.canon])] = true, true
 		}
 	}
-	if len(mixed) > 0 && len(r.subs) > 0 {
-		emit(KindMixedScript, map[string]any{"addresses": sortedKeys(mixed), "scripts": sortedKeys(scripts)})
+	if len(mixed) > 0 && hasSubs {
+		emit(KindMixedScript, map[string]any{"addresses": d.addrStrs(mixed), "scripts": sortedKeys(scripts)})
 	}
-	if len(disp) > 0 && len(r.subs) > 0 {
-		emit(KindDisposableDomain, map[string]any{"domains": sortedKeys(domains), "addresses": sortedKeys(disp)})
+	if len(disp) > 0 && hasSubs {
+		emit(KindDisposableDomain, map[string]any{"domains": sortedKeys(domains), "addresses": d.addrStrs(disp)})
 	}
 
-	d.verificationSignals(r, emit)
+	d.verificationSignals(ri, emit)
 
+	if len(d.reports) == 0 {
+		return out
+	}
 	// reported_misuse
-	repIDs, chans, repRegs, repAddrs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, a := range r.addrs {
-		for id, rep := range d.reports[a.canonical] {
-			repIDs[id], chans[rep.Channel], repAddrs[a.canonical] = true, true, true
+	repIDs, chans, repRegs, repAddrs := map[string]bool{}, map[string]bool{}, map[uint32]bool{}, map[uint32]bool{}
+	for _, a := range addrs {
+		for id, rep := range d.reports[a.canon] {
+			repIDs[id], chans[rep.Channel], repAddrs[a.canon] = true, true, true
 			if rep.RegistrationID != "" {
-				repRegs[rep.RegistrationID] = true
+				// A report names a registration: ApplyReport stored it.
+				rr, _ := d.lookup(rep.RegistrationID)
+				repRegs[rr] = true
 			}
 		}
 	}
 	if len(repIDs) > 0 {
 		ids := sortedKeys(repIDs)
 		emit(KindReportedMisuse, map[string]any{
-			"addresses": sortedKeys(repAddrs), "report_ids": d.capped(ids), "report_count": len(ids),
-			"channels": sortedKeys(chans), "reported_registrations": d.capped(d.ordered(sortedKeys(repRegs))),
+			"addresses": d.addrStrs(repAddrs), "report_ids": d.capped(ids), "report_count": len(ids),
+			"channels": sortedKeys(chans), "reported_registrations": d.capped(d.ordered(repRegs)),
 		})
 	}
 
 	// linked_to_reported
-	linked, via := map[string]bool{}, map[string]bool{}
+	var linked map[uint32]bool
+	via := map[string]bool{}
+	var pb [1]uint32
 	for _, link := range []struct {
 		kind   string
-		values []string
-		index  map[string][]string
-	}{{"device", r.devices, d.byDevice}, {"ip", r.ips, d.byIP}, {"phone", r.phones, d.byPhone}} {
+		values []uint32
+		index  *values
+	}{{"device", d.subValues(ri, false), &d.devices}, {"ip", d.subValues(ri, true), &d.ips}, {"phone", d.regPhones(ri, &pb), &d.phones}} {
 		for _, v := range link.values {
-			for _, id := range link.index[v] {
-				if id == r.id || !d.reported(d.regs[id]) {
+			for _, o := range d.members(link.index.at(v).a, &one) {
+				if o == ri || !d.reported(o) {
 					continue
 				}
-				linked[id], via[link.kind] = true, true
+				if linked == nil {
+					linked = map[uint32]bool{}
+				}
+				linked[o], via[link.kind] = true, true
 			}
 		}
 	}
 	if len(linked) > 0 {
-		ids := d.ordered(sortedKeys(linked))
+		ids := d.ordered(linked)
 		emit(KindLinkedToReported, map[string]any{
 			"reported_registrations": d.capped(ids), "reported_count": len(ids), "via": sortedKeys(via),
 		})
@@ -481,10 +553,10 @@ func (d *Detector) signals(r *registration) []detectors.Signal {
 }
 
 // differentNIK reports whether some NIK of a differs from some NIK of b.
-func differentNIK(a, b []string) bool {
+func (d *Detector) differentNIK(a, b []cstr) bool {
 	for _, x := range a {
 		for _, y := range b {
-			if x != y {
+			if !d.ar.eqC(x, y) {
 				return true
 			}
 		}
@@ -495,36 +567,40 @@ func differentNIK(a, b []string) bool {
 // verificationSignals compare every verification with every submission
 // (and sent email): "some pair differs" and "some pair is quick" only grow
 // with more events, so the signals do not depend on arrival order.
-func (d *Detector) verificationSignals(r *registration, emit func(string, map[string]any)) {
-	if len(r.subs) == 0 || len(r.verified) == 0 {
+func (d *Detector) verificationSignals(ri uint32, emit func(string, map[string]any)) {
+	r := d.regAt(ri)
+	if r.flags&hasSub == 0 || r.flags&hasVer == 0 {
 		return
 	}
+	var sb, vb, tb [1]stamp
+	subs, verified := d.stamps(ri, kindSub, &sb), d.stamps(ri, kindVer, &vb)
 	var devEvents, netEvents []string
 	devs, ips := map[string]bool{}, map[string]bool{}
-	for _, v := range r.verified {
+	for _, v := range verified {
 		devDiff, netDiff := false, false
-		for _, s := range r.subs {
-			devDiff = devDiff || (v.deviceID != "" && s.deviceID != "" && v.deviceID != s.deviceID)
-			netDiff = netDiff || (v.ip != "" && s.ip != "" && !d.sameNetwork(v.ip, s.ip))
+		for _, s := range subs {
+			devDiff = devDiff || (v.dev != 0 && s.dev != 0 && v.dev != s.dev)
+			netDiff = netDiff || (v.ip != 0 && s.ip != 0 && v.ip != s.ip &&
+				!d.sameNetwork(d.ar.str(d.ips.at(v.ip).s), d.ar.str(d.ips.at(s.ip).s)))
 		}
 		if devDiff {
-			devEvents = append(devEvents, v.order.EventID)
-			devs[v.deviceID] = true
+			devEvents = append(devEvents, d.ar.str(v.ev))
+			devs[d.ar.str(d.devices.at(v.dev).s)] = true
 		}
 		if netDiff {
-			netEvents = append(netEvents, v.order.EventID)
-			ips[v.ip] = true
+			netEvents = append(netEvents, d.ar.str(v.ev))
+			ips[d.ar.str(d.ips.at(v.ip).s)] = true
 		}
 	}
 	if len(devEvents) > 0 {
 		emit(KindVerifiedOtherDevice, map[string]any{
-			"registered_devices": d.capped(sortedSlice(r.devices)), "verified_devices": d.capped(sortedKeys(devs)),
+			"registered_devices": d.capped(d.valueStrs(&d.devices, d.subValues(ri, false))), "verified_devices": d.capped(sortedKeys(devs)),
 			"verified_event_ids": d.capped(devEvents),
 		})
 	}
 	if len(netEvents) > 0 {
 		emit(KindVerifiedOtherNetwork, map[string]any{
-			"registered_ips": d.capped(sortedSlice(r.ips)), "verified_ips": d.capped(sortedKeys(ips)),
+			"registered_ips": d.capped(d.valueStrs(&d.ips, d.subValues(ri, true))), "verified_ips": d.capped(sortedKeys(ips)),
 			"verified_event_ids": d.capped(netEvents), "prefix_v4": d.cfg.NetworkPrefixV4, "prefix_v6": d.cfg.NetworkPrefixV6,
 		})
 	}
@@ -532,22 +608,23 @@ func (d *Detector) verificationSignals(r *registration, emit func(string, map[st
 	// or submission) pair under the threshold; ties by decision order.
 	var best struct {
 		gap    time.Duration
-		ref, v event.Order
+		ref, v stamp
 		found  bool
 	}
-	for _, v := range r.verified {
-		for _, refs := range [][]stamp{r.sent, r.subs} {
+	sent := d.stamps(ri, kindSent, &tb)
+	for _, v := range verified {
+		for _, refs := range [2][]stamp{sent, subs} {
 			for _, ref := range refs {
-				if !ref.order.Less(v.order) {
+				if !d.lessStamp(&ref, &v) {
 					continue
 				}
-				gap := time.Duration(v.order.At - ref.order.At)
+				gap := time.Duration(v.at - ref.at)
 				if gap < 0 || gap >= d.cfg.QuickClick {
 					continue
 				}
-				if !best.found || gap < best.gap || (gap == best.gap && (v.order.Less(best.v) ||
-					(v.order == best.v && ref.order.Less(best.ref)))) {
-					best.gap, best.ref, best.v, best.found = gap, ref.order, v.order, true
+				if !best.found || gap < best.gap || (gap == best.gap && (d.lessStamp(&v, &best.v) ||
+					(d.sameOrder(&v, &best.v) && d.lessStamp(&ref, &best.ref)))) {
+					best.gap, best.ref, best.v, best.found = gap, ref, v, true
 				}
 			}
 		}
@@ -555,13 +632,19 @@ func (d *Detector) verificationSignals(r *registration, emit func(string, map[st
 	if best.found {
 		emit(KindVerifiedWithinSeconds, map[string]any{
 			"seconds": math.Round(best.gap.Seconds()*1000) / 1000, "threshold_seconds": d.cfg.QuickClick.Seconds(),
-			"sent_event_id": best.ref.EventID, "verified_event_id": best.v.EventID,
+			"sent_event_id": d.ar.str(best.ref.ev), "verified_event_id": d.ar.str(best.v.ev),
 		})
 	}
 }
 
-func sortedSlice(s []string) []string {
-	out := slices.Clone(s)
+func (d *Detector) sameOrder(a, b *stamp) bool { return a.at == b.at && d.ar.eqC(a.ev, b.ev) }
+
+// valueStrs returns the sorted strings of value ids.
+func (d *Detector) valueStrs(vs *values, ids []uint32) []string {
+	out := make([]string, len(ids))
+	for i, v := range ids {
+		out[i] = d.ar.str(vs.at(v).s)
+	}
 	slices.Sort(out)
 	return out
 }
