@@ -128,3 +128,37 @@ func TestPackRoundTrip(t *testing.T) {
 		t.Error("huge string")
 	}
 }
+
+// TestCompactMatchesReferenceLarge crosses page boundaries and table
+// growth: 12,000 registrations with values shared at several strides.
+func TestCompactMatchesReferenceLarge(t *testing.T) {
+	got, want := New(DefaultConfig()), refNew(DefaultConfig())
+	base := time.Date(2026, 4, 11, 8, 0, 0, 0, time.UTC)
+	check := func(ev *event.Event) {
+		if g, w := got.Observe(ev), want.Observe(ev); !reflect.DeepEqual(g, w) {
+			t.Fatalf("event %s differs:\n got %v\nwant %v", ev.EventID, g, w)
+		}
+	}
+	const n = 12000
+	for i := range n {
+		reg := fmt.Sprintf("R%08d", i)
+		if i%7 == 0 {
+			reg = fmt.Sprintf("reg/%d", i) // not packed: arena
+		}
+		at := base.Add(time.Duration(i) * time.Second)
+		check(&event.Event{EventID: fmt.Sprintf("E%09d", 3*i), Type: event.Submitted, RegistrationID: reg, OccurredAt: at,
+			NIK: fmt.Sprintf("%016d", i%9000), Email: fmt.Sprintf("user%d@example.com", i%5000), DeviceID: fmt.Sprintf("D%x", i%4000+0xa000),
+			IP: fmt.Sprintf("10.%d.%d.%d", i%3>>0, i>>8&255, i&255), Phone: fmt.Sprintf("+62812%07d", i%6000)})
+		check(&event.Event{EventID: fmt.Sprintf("E%09d", 3*i+1), Type: event.VerificationSent, RegistrationID: reg, OccurredAt: at.Add(time.Second)})
+		if i%3 == 0 {
+			check(&event.Event{EventID: fmt.Sprintf("ev-%d", 3*i+2), Type: event.EmailVerified, RegistrationID: reg, OccurredAt: at.Add(5 * time.Second),
+				DeviceID: fmt.Sprintf("D%x", i%5000+0xa000), IP: fmt.Sprintf("2404:8000::%x", i)})
+		}
+		if i%1000 == 999 {
+			rep := report.Report{ID: fmt.Sprintf("MR%d", i), Channel: report.ChannelLink, RegistrationID: reg, Address: fmt.Sprintf("user%d@example.com", i%5000)}
+			if g, w := got.ApplyReport(rep), want.ApplyReport(rep); !reflect.DeepEqual(g, w) {
+				t.Fatalf("report %s differs", rep.ID)
+			}
+		}
+	}
+}

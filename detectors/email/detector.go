@@ -85,11 +85,11 @@ type Detector struct {
 
 	devices, ips, phones values
 	// addrs holds canonical addresses and look-alike skeletons (value.a:
-	// registrations with it as canonical address, value.b: registrations
-	// with a look-alike address whose skeleton it is).
+	// registrations with it as canonical address).
 	addrs       values
-	registrable map[uint32]cstr // canonical address id -> registrable domain, disposable addresses only
-	scriptSets  [][]string      // index-1 = regAddr.scripts
+	skelRegs    map[uint32]regList // address id -> registrations with a look-alike address whose skeleton it is
+	registrable map[uint32]cstr    // canonical address id -> registrable domain, disposable addresses only
+	scriptSets  [][]string         // index-1 = regAddr.scripts
 	scriptIdx   map[string]uint16
 	reports     map[uint32]map[string]report.Report // canonical address id -> report id -> report
 }
@@ -115,7 +115,7 @@ func New(cfg Config) *Detector {
 		d = address.DefaultDisposable()
 	}
 	return &Detector{
-		cfg: cfg, disposable: d, more: map[uint32]*more{}, registrable: map[uint32]cstr{},
+		cfg: cfg, disposable: d, more: map[uint32]*more{}, registrable: map[uint32]cstr{}, skelRegs: map[uint32]regList{},
 		scriptIdx: map[string]uint16{}, reports: map[uint32]map[string]report.Report{},
 	}
 }
@@ -182,21 +182,21 @@ func (d *Detector) observeSubmission(ri uint32, ev *event.Event) {
 			if r := d.regAt(ri); r.nik == 0 {
 				r.nik = d.ar.cs(ev.NIK)
 			} else {
-				m := d.moreOf(ri)
+				m := d.rareOf(ri)
 				m.niks = append(m.niks, d.ar.cs(ev.NIK))
 			}
 		}
 	}
 	if newDev {
 		if !inserted && old.dev != dev {
-			m := d.moreOf(ri)
+			m := d.rareOf(ri)
 			m.devs = append(m.devs, dev)
 		}
 		d.addToList(&d.devices.at(dev).a, ri)
 	}
 	if newIP {
 		if !inserted && old.ip != ip {
-			m := d.moreOf(ri)
+			m := d.rareOf(ri)
 			m.ips = append(m.ips, ip)
 		}
 		d.addToList(&d.ips.at(ip).a, ri)
@@ -208,7 +208,7 @@ func (d *Detector) observeSubmission(ri uint32, ev *event.Event) {
 			if r := d.regAt(ri); r.phone == 0 {
 				r.phone = ph
 			} else {
-				m := d.moreOf(ri)
+				m := d.rareOf(ri)
 				m.phones = append(m.phones, ph)
 			}
 			d.addToList(&d.phones.at(ph).a, ri)
@@ -256,7 +256,9 @@ func (d *Detector) addAddress(ri uint32, a address.Address) {
 	x := regAddr{canon: canon, skel: canon}
 	if a.Lookalike() {
 		x.skel = d.addrs.intern(&d.ar, a.Skeleton)
-		d.addToList(&d.addrs.at(x.skel).b, ri)
+		l := d.skelRegs[x.skel]
+		d.addToList(&l, ri)
+		d.skelRegs[x.skel] = l
 	}
 	if a.MixedScript {
 		x.flags |= addrMixed
@@ -271,7 +273,7 @@ func (d *Detector) addAddress(ri uint32, a address.Address) {
 	if r := d.regAt(ri); r.canon == 0 {
 		r.canon, r.skel, r.script, r.aflags = x.canon, x.skel, x.scripts, x.flags
 	} else {
-		m := d.moreOf(ri)
+		m := d.rareOf(ri)
 		m.addrs = append(m.addrs, x)
 	}
 	d.addToList(&d.addrs.at(canon).a, ri)
@@ -304,7 +306,7 @@ func (d *Detector) neighbours(ri uint32, into map[uint32]bool) {
 	var buf [1]regAddr
 	for _, a := range d.regAddrs(ri, &buf) {
 		put(d.addrs.at(a.canon).a)
-		put(d.addrs.at(a.skel).b)
+		put(d.skelRegs[a.skel])
 		if a.skel != a.canon {
 			put(d.addrs.at(a.skel).a)
 		}
@@ -386,7 +388,7 @@ func (d *Detector) capped(ids []string) []string {
 func (d *Detector) addrStrs(set map[uint32]bool) []string {
 	out := make([]string, 0, len(set))
 	for v := range set {
-		out = append(out, d.ar.str(d.addrs.at(v).s))
+		out = append(out, d.ar.str(d.addrs.at(v).s()))
 	}
 	slices.Sort(out)
 	return out
@@ -446,7 +448,7 @@ func (d *Detector) signals(ri uint32, id string) []detectors.Signal {
 				continue
 			}
 			sk := d.addrs.at(a.skel)
-			for _, group := range [2]regList{sk.a, sk.b} {
+			for _, group := range [2]regList{sk.a, d.skelRegs[a.skel]} {
 				for _, o := range d.members(group, &one) {
 					if o == ri || d.regAt(o).nik == 0 {
 						continue
@@ -581,15 +583,15 @@ func (d *Detector) verificationSignals(ri uint32, emit func(string, map[string]a
 		for _, s := range subs {
 			devDiff = devDiff || (v.dev != 0 && s.dev != 0 && v.dev != s.dev)
 			netDiff = netDiff || (v.ip != 0 && s.ip != 0 && v.ip != s.ip &&
-				!d.sameNetwork(d.ar.str(d.ips.at(v.ip).s), d.ar.str(d.ips.at(s.ip).s)))
+				!d.sameNetwork(d.ar.str(d.ips.at(v.ip).s()), d.ar.str(d.ips.at(s.ip).s())))
 		}
 		if devDiff {
 			devEvents = append(devEvents, d.ar.str(v.ev))
-			devs[d.ar.str(d.devices.at(v.dev).s)] = true
+			devs[d.ar.str(d.devices.at(v.dev).s())] = true
 		}
 		if netDiff {
 			netEvents = append(netEvents, d.ar.str(v.ev))
-			ips[d.ar.str(d.ips.at(v.ip).s)] = true
+			ips[d.ar.str(d.ips.at(v.ip).s())] = true
 		}
 	}
 	if len(devEvents) > 0 {
@@ -643,7 +645,7 @@ func (d *Detector) sameOrder(a, b *stamp) bool { return a.at == b.at && d.ar.eqC
 func (d *Detector) valueStrs(vs *values, ids []uint32) []string {
 	out := make([]string, len(ids))
 	for i, v := range ids {
-		out[i] = d.ar.str(vs.at(v).s)
+		out[i] = d.ar.str(vs.at(v).s())
 	}
 	slices.Sort(out)
 	return out

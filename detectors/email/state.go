@@ -346,13 +346,15 @@ const (
 )
 
 // value is one distinct string of a kind (device id, IP, phone, address)
-// and the registrations listed under it: 16 bytes. Addresses use both
-// lists (a: registrations with it as canonical address, b: registrations
-// with a look-alike address whose skeleton it is).
+// and the registrations listed under it (for addresses: those with it as
+// canonical address; Detector.skelRegs has those with a look-alike
+// address whose skeleton it is): 12 bytes.
 type value struct {
-	s    cstr
-	a, b uint32 // regList
+	lo, hi uint32 // the cstr
+	a      regList
 }
+
+func (v *value) s() cstr { return cstr(uint64(v.hi)<<32 | uint64(v.lo)) }
 
 // values interns the strings of one kind. Value ids start at 1; 0 is none.
 type values struct {
@@ -366,16 +368,6 @@ func (v *values) at(id uint32) *value {
 	return &v.pages[i>>pageBits][i&(pageSize-1)]
 }
 
-// find returns the id of s, or 0.
-func (v *values) find(ar *arena, s string) uint32 {
-	if s == "" || v.n == 0 {
-		return 0
-	}
-	p, _ := pack(s)
-	id, _ := v.lookup(ar, s, p, hashOf(s, p))
-	return id
-}
-
 func (v *values) lookup(ar *arena, s string, p cstr, h uint64) (uint32, bool) {
 	if len(v.tab.slots) == 0 {
 		return 0, false
@@ -386,7 +378,7 @@ func (v *values) lookup(ar *arena, s string, p cstr, h uint64) (uint32, bool) {
 		if it == 0 {
 			return 0, false
 		}
-		if v.tab.tags[i] == tag && ar.eq(v.at(it).s, s, p) {
+		if v.tab.tags[i] == tag && ar.eq(v.at(it).s(), s, p) {
 			return it, true
 		}
 	}
@@ -403,7 +395,7 @@ func (v *values) intern(ar *arena, s string) uint32 {
 		return id
 	}
 	if v.tab.needGrow() {
-		v.tab.rebuild(v.n, func(i uint32) uint64 { return ar.hashC(v.at(i + 1).s) })
+		v.tab.rebuild(v.n, func(i uint32) uint64 { return ar.hashC(v.at(i + 1).s()) })
 	}
 	if v.n&(pageSize-1) == 0 {
 		v.pages = append(v.pages, make([]value, pageSize))
@@ -414,7 +406,7 @@ func (v *values) intern(ar *arena, s string) uint32 {
 	if c == 0 {
 		c = ar.add(s)
 	}
-	*v.at(id) = value{s: c}
+	*v.at(id) = value{lo: uint32(c), hi: uint32(c >> 32)}
 	v.tab.put(h, id-1)
 	return id
 }
@@ -506,14 +498,22 @@ const (
 	hasMore
 )
 
-// more holds a registration's values beyond the inline ones.
+// more holds a registration's values beyond the inline ones: further
+// submissions (retries, the common case) and, rarer, the rest.
 type more struct {
-	subs, ver, sent []stamp // after the inline stamp, in decision order
-	addrs           []regAddr
-	niks            []cstr
-	phones          []uint32
-	devs, ips       []uint32
+	subs []stamp // after the inline stamp, in decision order
+	x    *rare
 }
+
+type rare struct {
+	ver, sent []stamp // after the inline stamp, in decision order
+	addrs     []regAddr
+	niks      []cstr
+	phones    []uint32
+	devs, ips []uint32
+}
+
+var noRare rare
 
 func (d *Detector) regAt(i uint32) *reg { return &d.pages[i>>pageBits][i&(pageSize-1)] }
 
@@ -579,6 +579,26 @@ func (d *Detector) moreOf(ri uint32) *more {
 	return m
 }
 
+// rareOf returns the rare values of ri for writing.
+func (d *Detector) rareOf(ri uint32) *rare {
+	m := d.moreOf(ri)
+	if m.x == nil {
+		m.x = &rare{}
+	}
+	return m.x
+}
+
+// rareGet returns the rare values of ri for reading (never nil).
+func (d *Detector) rareGet(ri uint32) *rare {
+	if d.regAt(ri).flags&hasMore == 0 {
+		return &noRare
+	}
+	if x := d.more[ri].x; x != nil {
+		return x
+	}
+	return &noRare
+}
+
 // Stamp kinds.
 const (
 	kindSub = iota
@@ -610,14 +630,39 @@ func (d *Detector) setFirst(r *reg, kind int, st stamp) {
 	}
 }
 
-func restOf(m *more, kind int) *[]stamp {
+// rest returns the stamps of a kind after the inline one.
+func (d *Detector) rest(ri uint32, kind int) []stamp {
+	if d.regAt(ri).flags&hasMore == 0 {
+		return nil
+	}
 	switch kind {
 	case kindSub:
-		return &m.subs
+		return d.more[ri].subs
 	case kindVer:
-		return &m.ver
+		return d.rareGet(ri).ver
 	}
-	return &m.sent
+	return d.rareGet(ri).sent
+}
+
+func (d *Detector) restPtr(ri uint32, kind int) *[]stamp {
+	switch kind {
+	case kindSub:
+		return &d.moreOf(ri).subs
+	case kindVer:
+		return &d.rareOf(ri).ver
+	}
+	return &d.rareOf(ri).sent
+}
+
+// insertAt is slices.Insert of one element that grows small slices by one
+// element at a time: most registrations with retries have two or three.
+func insertAt(s []stamp, i int, st stamp) []stamp {
+	if len(s) == cap(s) && len(s) < 8 {
+		t := make([]stamp, len(s), len(s)+1)
+		copy(t, s)
+		s = t
+	}
+	return slices.Insert(s, i, st)
 }
 
 // stamps returns the registration's stamps of a kind in decision order;
@@ -628,10 +673,8 @@ func (d *Detector) stamps(ri uint32, kind int, buf *[1]stamp) []stamp {
 	if !ok {
 		return nil
 	}
-	if r.flags&hasMore != 0 {
-		if rest := *restOf(d.more[ri], kind); len(rest) > 0 {
-			return append([]stamp{first}, rest...)
-		}
+	if rest := d.rest(ri, kind); len(rest) > 0 {
+		return append([]stamp{first}, rest...)
 	}
 	buf[0] = first
 	return buf[:]
@@ -669,23 +712,18 @@ func (d *Detector) addStamp(ri uint32, kind int, at int64, ev string, dev, ip ui
 	if c == 0 {
 		return first, false
 	}
-	var rest []stamp
-	if r.flags&hasMore != 0 {
-		rest = *restOf(d.more[ri], kind)
-	}
+	rest := d.rest(ri, kind)
 	i, found := slices.BinarySearchFunc(rest, 0, func(s stamp, _ int) int { return -d.cmpOrder(at, ev, &s) })
 	if found {
 		return rest[i], false
 	}
 	st := stamp{at: at, ev: d.ar.cs(ev), dev: dev, ip: ip}
-	m := d.moreOf(ri)
-	p := restOf(m, kind)
-	r = d.regAt(ri)
+	p := d.restPtr(ri, kind)
 	if c < 0 {
-		*p = slices.Insert(*p, 0, first)
+		*p = insertAt(*p, 0, first)
 		d.setFirst(r, kind, st)
 	} else {
-		*p = slices.Insert(*p, i, st)
+		*p = insertAt(*p, i, st)
 	}
 	return stamp{}, true
 }
@@ -698,8 +736,8 @@ func (d *Detector) regAddrs(ri uint32, buf *[1]regAddr) []regAddr {
 	}
 	buf[0] = regAddr{canon: r.canon, skel: r.skel, scripts: r.script, flags: r.aflags}
 	if r.flags&hasMore != 0 {
-		if m := d.more[ri]; len(m.addrs) > 0 {
-			return append(buf[:1:1], m.addrs...)
+		if x := d.rareGet(ri); len(x.addrs) > 0 {
+			return append(buf[:1:1], x.addrs...)
 		}
 	}
 	return buf[:]
@@ -713,8 +751,8 @@ func (d *Detector) regNIKs(ri uint32, buf *[1]cstr) []cstr {
 	}
 	buf[0] = r.nik
 	if r.flags&hasMore != 0 {
-		if m := d.more[ri]; len(m.niks) > 0 {
-			return append(buf[:1:1], m.niks...)
+		if x := d.rareGet(ri); len(x.niks) > 0 {
+			return append(buf[:1:1], x.niks...)
 		}
 	}
 	return buf[:]
@@ -728,8 +766,8 @@ func (d *Detector) regPhones(ri uint32, buf *[1]uint32) []uint32 {
 	}
 	buf[0] = r.phone
 	if r.flags&hasMore != 0 {
-		if m := d.more[ri]; len(m.phones) > 0 {
-			return append(buf[:1:1], m.phones...)
+		if x := d.rareGet(ri); len(x.phones) > 0 {
+			return append(buf[:1:1], x.phones...)
 		}
 	}
 	return buf[:]
@@ -750,9 +788,9 @@ func (d *Detector) subValues(ri uint32, ip bool) []uint32 {
 		}
 	}
 	if r := d.regAt(ri); r.flags&hasMore != 0 {
-		extra := d.more[ri].devs
+		extra := d.rareGet(ri).devs
 		if ip {
-			extra = d.more[ri].ips
+			extra = d.rareGet(ri).ips
 		}
 		for _, v := range extra {
 			if !slices.Contains(out, v) {
