@@ -224,17 +224,28 @@ func (c Config) Validate() error {
 // validation problem is listed.
 func LoadConfigFile(path string) (Config, error) {
 	cfg := DefaultConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if err := DecodeConfigFile(path, &cfg); err != nil {
 		return cfg, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("%s:\n%w", path, err)
 	}
 	return cfg, nil
+}
+
+// DecodeConfigFile decodes a YAML file strictly (unknown keys are errors,
+// an empty file is no error) over what v already holds. A binary that adds
+// its own sections next to Config's decodes into a struct embedding Config
+// inline.
+func DecodeConfigFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

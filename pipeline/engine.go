@@ -41,6 +41,8 @@ type Engine struct {
 	// last is the latest event in decision order, which Flush attributes
 	// its versions to.
 	last *event.Event
+	// holders are the detectors with event-time windows (HoldWatermark).
+	holders []WatermarkHolder
 }
 
 type versionState struct {
@@ -148,11 +150,18 @@ func (e *Engine) rescore(id string, ev *event.Event) (rules.Score, bool) {
 
 // HoldWatermark caps the event-time clock of every detector with windows
 // (see WatermarkHolder).
+// It runs before every event, so the holders are found once.
 func (e *Engine) HoldWatermark(t time.Time) {
-	for _, d := range e.detectors {
-		if h, ok := unwrap(d).(WatermarkHolder); ok {
-			h.HoldWatermark(t)
+	if e.holders == nil {
+		e.holders = []WatermarkHolder{}
+		for _, d := range e.detectors {
+			if h, ok := unwrap(d).(WatermarkHolder); ok {
+				e.holders = append(e.holders, h)
+			}
 		}
+	}
+	for _, h := range e.holders {
+		h.HoldWatermark(t)
 	}
 }
 

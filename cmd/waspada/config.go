@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/waspada/waspada/pipeline"
 )
@@ -39,14 +35,8 @@ type fileConfig struct {
 // keys are errors, so a typo is caught instead of silently ignored.
 func loadConfigFile(path string) (pipeline.Config, detectorConfig, error) {
 	fc := fileConfig{pipeline.DefaultConfig(), defaultDetectorConfig()}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if err := pipeline.DecodeConfigFile(path, &fc); err != nil {
 		return fc.Config, fc.detectorConfig, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return fc.Config, fc.detectorConfig, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := errors.Join(fc.Config.Validate(), fc.detectorConfig.Validate()); err != nil {
 		return fc.Config, fc.detectorConfig, fmt.Errorf("%s:\n%w", path, err)
