@@ -63,21 +63,33 @@ func TestThresholdAcceptROISum(t *testing.T) {
 	for _, c := range []struct {
 		dist, dd, rd, rdd int
 		want              bool
+		colour            float64 // 0: not compared
 	}{
-		{10, 12, 6, 3, true},  // sum 9
-		{10, 12, 5, 5, false}, // each within, sum 10 over
-		{11, 0, 0, 0, false},  // whole card too far
-		{4, 13, 0, 0, false},  // dHash disagrees
-		{4, 2, 7, 0, false},   // portrait pHash too far
-		{4, 2, 0, 7, false},   // portrait dHash too far
-		{4, 2, -1, -1, true},  // no portrait hashes: whole card decides
-		{4, -1, 6, -1, true},  // no dHash at all: sum not applicable
+		{10, 12, 6, 3, true, 0},   // sum 9
+		{10, 12, 5, 5, false, 0},  // each within, sum 10 over
+		{11, 0, 0, 0, false, 0},   // whole card too far
+		{4, 13, 0, 0, false, 0},   // dHash disagrees
+		{4, 2, 7, 0, false, 0},    // portrait pHash too far
+		{4, 2, 0, 7, false, 0},    // portrait dHash too far
+		{4, 2, -1, -1, true, 0},   // no portrait hashes: whole card decides
+		{4, -1, 6, -1, true, 0},   // no dHash at all: sum not applicable
+		{4, 2, 1, 1, true, 0.96},  // portrait colours agree
+		{4, 2, 1, 1, false, 0.94}, // same grey portrait, other colours: another person
+		{4, 2, 1, 1, false, -0.5}, // red background against blue
 	} {
-		if got := th.accept(c.dist, c.dd, c.rd, c.rdd); got != c.want {
-			t.Errorf("accept(%d, %d, %d, %d) = %v, want %v", c.dist, c.dd, c.rd, c.rdd, got, c.want)
+		th := th
+		colour := 1.0
+		if c.colour != 0 {
+			th.ROIColour, colour = 0.95, c.colour
+		}
+		if got := th.Accept(Distances{c.dist, c.dd, c.rd, c.rdd, colour}); got != c.want {
+			t.Errorf("Accept(%d, %d, %d, %d) = %v, want %v", c.dist, c.dd, c.rd, c.rdd, got, c.want)
 		}
 	}
 	if err := (Config{Thresholds: map[string]Threshold{"*": {PHash: 8, ROISum: 65}}}).Validate(); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("roi_sum 65 accepted: %v", err)
+	}
+	if err := (Config{Thresholds: map[string]Threshold{"*": {PHash: 8, ROIColour: 1}}}).Validate(); err == nil || !strings.Contains(err.Error(), "roi_colour") {
+		t.Errorf("roi_colour 1 accepted: %v", err)
 	}
 }

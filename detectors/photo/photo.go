@@ -50,6 +50,19 @@ type Threshold struct {
 	// one and only just within the other's threshold is more often two
 	// different people than a pair moderately close on both.
 	ROISum int `yaml:"roi_sum"`
+	// ROIColour is the smallest cosine similarity (0..1) of the ROI colour
+	// layouts (imghash.Colour) still called a match, when both documents
+	// have colour; 0 disables. Portraits on one card template differ more
+	// in colour (background, clothes, headscarf) than in grey structure.
+	ROIColour float64 `yaml:"roi_colour"`
+}
+
+// Distances are what a Threshold judges a candidate pair on: pHash, dHash,
+// ROI pHash and ROI dHash distances (-1 when not compared) and the ROI
+// colour similarity (1 when not compared).
+type Distances struct {
+	PHash, DHash, ROI, ROIDHash int
+	Colour                      float64
 }
 
 // Config is the detector's configuration.
@@ -88,7 +101,7 @@ func DefaultConfig() Config {
 		Fetch: fetch.DefaultConfig(),
 		Index: mih.DefaultConfig(),
 		Thresholds: map[string]Threshold{
-			"ktp":    {PHash: 10, DHash: 12, ROI: 6, ROIDHash: 6, ROISum: 9},
+			"ktp":    {PHash: 10, DHash: 12, ROI: 6, ROIDHash: 6, ROISum: 9, ROIColour: 0.95},
 			"selfie": {PHash: 10, DHash: 14},
 			"*":      {PHash: 8, DHash: 12},
 		},
@@ -120,8 +133,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New(`photo: thresholds must have a "*" entry`))
 	}
 	check := func(name string, t Threshold) {
-		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 || t.ROIDHash < 0 || t.ROIDHash > 32 || t.ROISum < 0 || t.ROISum > 64 {
-			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash, roi, roi_dhash 0..32, roi_sum 0..64)", name, t))
+		if t.PHash < 0 || t.PHash > 16 || t.DHash < 0 || t.DHash > 32 || t.ROI < 0 || t.ROI > 32 || t.ROIDHash < 0 || t.ROIDHash > 32 || t.ROISum < 0 || t.ROISum > 64 || t.ROIColour < 0 || t.ROIColour >= 1 {
+			errs = append(errs, fmt.Errorf("photo: threshold %s %+v out of range (phash 0..16, dhash, roi, roi_dhash 0..32, roi_sum 0..64, roi_colour 0..0.99)", name, t))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Thresholds)) {
@@ -193,6 +206,7 @@ type Detector struct {
 	byReg   map[string][]pairKey // pair states each registration is part of
 	shifts  []uint64             // ROI pHash shifts of the document being inserted
 	dshifts []uint64             // and its ROI dHash shifts
+	cshifts []imghash.Colour     // and its ROI colour layouts
 
 	outcomes map[string]int64
 }
@@ -210,6 +224,7 @@ type doc struct {
 	dhash    uint64
 	roi      uint64
 	roiD     uint64
+	colour   imghash.Colour // ROI colour layout, when flags has hasColour
 	flags    uint8
 	searched bool // passes the quality gate and the allow-list: near-matchable
 }
@@ -218,6 +233,7 @@ const (
 	hasPHash = 1 << iota
 	hasDHash
 	hasROI
+	hasColour
 )
 
 // New builds a detector. cfg must pass Validate (New panics otherwise: the
@@ -499,6 +515,10 @@ func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result,
 			dc.roi, dc.roiD, dc.flags = h.ROIPHash, h.ROIDHash, dc.flags|hasROI
 			d.shifts, d.dshifts = h.ROIShifts, h.ROIDShifts
 		}
+		if h.HasROI && h.HasColour {
+			dc.colour, dc.flags = h.ROIColour, dc.flags|hasColour
+			d.cshifts = h.ROIColourShifts
+		}
 		switch {
 		case !d.cfg.Searchable(h):
 			d.outcomes["low_quality"]++
@@ -584,7 +604,7 @@ func (d *Detector) match(id uint32, t *touched) {
 				continue
 			}
 			seen[o] = true
-			d.relate(id, o, 0, -1, -1, -1, true, t)
+			d.relate(id, o, Distances{0, -1, -1, -1, 1}, true, t)
 		}
 	}
 	if !me.searched {
@@ -596,13 +616,16 @@ func (d *Detector) match(id uint32, t *touched) {
 		}
 		seen[o] = true
 		od := &d.docs[o]
-		dd, rd := -1, -1
+		m := Distances{PHash: dist, DHash: -1, Colour: 1}
 		if me.flags&od.flags&hasDHash != 0 {
-			dd = bits.OnesCount64(me.dhash ^ od.dhash)
+			m.DHash = bits.OnesCount64(me.dhash ^ od.dhash)
 		}
-		rd = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
-		rdd := roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
-		d.relate(id, o, dist, dd, rd, rdd, false, t)
+		m.ROI = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
+		m.ROIDHash = roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
+		if me.flags&od.flags&hasColour != 0 {
+			m.Colour = colourSimilarity(me.colour, d.cshifts, od.colour, nil)
+		}
+		d.relate(id, o, m, false, t)
 		return true
 	})
 	if st.Capped {
@@ -626,11 +649,12 @@ func (c Config) ThresholdFor(ka, kb string) Threshold {
 	return c.Thresholds["*"]
 }
 
-// accept: dd, rd and rdd are -1 when not compared.
-func (t Threshold) accept(dist, dd, rd, rdd int) bool {
-	return dist <= t.PHash && (dd < 0 || dd <= t.DHash) && (t.ROI <= 0 || rd < 0 || rd <= t.ROI) &&
-		(t.ROIDHash <= 0 || rdd < 0 || rdd <= t.ROIDHash) &&
-		(t.ROISum <= 0 || rd < 0 || rdd < 0 || rd+rdd <= t.ROISum)
+// Accept reports whether a pair at distances m is a match under t.
+func (t Threshold) Accept(m Distances) bool {
+	return m.PHash <= t.PHash && (m.DHash < 0 || m.DHash <= t.DHash) && (t.ROI <= 0 || m.ROI < 0 || m.ROI <= t.ROI) &&
+		(t.ROIDHash <= 0 || m.ROIDHash < 0 || m.ROIDHash <= t.ROIDHash) &&
+		(t.ROISum <= 0 || m.ROI < 0 || m.ROIDHash < 0 || m.ROI+m.ROIDHash <= t.ROISum) &&
+		(t.ROIColour <= 0 || m.Colour >= t.ROIColour)
 }
 
 // HashConfig is the imghash configuration for documents of kind (with
@@ -664,25 +688,50 @@ func roiDistance(a uint64, as []uint64, ha bool, b uint64, bs []uint64, hb bool)
 	return d
 }
 
-// Match is the detector's decision for two hashed images (hashed with
-// HashConfig of their kinds), without the allow-list: identical bytes, or
-// near under ThresholdFor(ka, kb) and both pass the quality gate. It
-// returns the pHash, dHash and ROI distances (-1 when not compared).
-func (c Config) Match(ka string, a imghash.Hashes, kb string, b imghash.Hashes) (ok bool, dist, dd, rd int) {
-	dist = bits.OnesCount64(a.PHash ^ b.PHash)
-	dd = bits.OnesCount64(a.DHash ^ b.DHash)
-	rd = roiDistance(a.ROIPHash, a.ROIShifts, a.HasROI, b.ROIPHash, b.ROIShifts, b.HasROI)
-	rdd := roiDistance(a.ROIDHash, a.ROIDShifts, a.HasROI, b.ROIDHash, b.ROIDShifts, b.HasROI)
-	if a.SHA256 == b.SHA256 {
-		return true, dist, dd, rd
+// colourSimilarity is the largest similarity between one image's ROI
+// colour layout and the other's layout or shifted layouts.
+func colourSimilarity(a imghash.Colour, as []imghash.Colour, b imghash.Colour, bs []imghash.Colour) float64 {
+	s := a.Similarity(b)
+	for _, x := range as {
+		s = max(s, x.Similarity(b))
 	}
-	if !c.Searchable(a) || !c.Searchable(b) {
-		return false, dist, dd, rd
+	for _, x := range bs {
+		s = max(s, x.Similarity(a))
 	}
-	return c.ThresholdFor(ka, kb).accept(dist, dd, rd, rdd), dist, dd, rd
+	return s
 }
 
-func (d *Detector) relate(id, o uint32, dist, dd, rd, rdd int, exact bool, t *touched) {
+// Compare returns the distances between two hashed images (hashed with
+// HashConfig of their kinds).
+func Compare(a, b imghash.Hashes) Distances {
+	m := Distances{
+		PHash:    bits.OnesCount64(a.PHash ^ b.PHash),
+		DHash:    bits.OnesCount64(a.DHash ^ b.DHash),
+		ROI:      roiDistance(a.ROIPHash, a.ROIShifts, a.HasROI, b.ROIPHash, b.ROIShifts, b.HasROI),
+		ROIDHash: roiDistance(a.ROIDHash, a.ROIDShifts, a.HasROI, b.ROIDHash, b.ROIDShifts, b.HasROI),
+		Colour:   1,
+	}
+	if a.HasROI && b.HasROI && a.HasColour && b.HasColour {
+		m.Colour = colourSimilarity(a.ROIColour, a.ROIColourShifts, b.ROIColour, b.ROIColourShifts)
+	}
+	return m
+}
+
+// Match is the detector's decision for two hashed images (hashed with
+// HashConfig of their kinds), without the allow-list: identical bytes, or
+// near under ThresholdFor(ka, kb) and both pass the quality gate.
+func (c Config) Match(ka string, a imghash.Hashes, kb string, b imghash.Hashes) (bool, Distances) {
+	m := Compare(a, b)
+	if a.SHA256 == b.SHA256 {
+		return true, m
+	}
+	if !c.Searchable(a) || !c.Searchable(b) {
+		return false, m
+	}
+	return c.ThresholdFor(ka, kb).Accept(m), m
+}
+
+func (d *Detector) relate(id, o uint32, dm Distances, exact bool, t *touched) {
 	a, b := &d.docs[id], &d.docs[o]
 	var kind string
 	switch {
@@ -698,11 +747,11 @@ func (d *Detector) relate(id, o uint32, dist, dd, rd, rdd int, exact bool, t *to
 	if !exact {
 		if a.hasSHA && b.hasSHA && a.sha == b.sha {
 			exact = true // found by the index too; same bytes
-		} else if !d.threshold(a, b).accept(dist, dd, rd, rdd) {
+		} else if !d.threshold(a, b).Accept(dm) {
 			return
 		}
 	}
-	m := pairMatch{exact: exact, dist: dist, dhash: dd, roi: rd}
+	m := pairMatch{exact: exact, dist: dm.PHash, dhash: dm.DHash, roi: dm.ROI}
 	// Canonical pair: registration ids in order, then documents by event order.
 	x, y := id, o
 	if a.reg > b.reg || (a.reg == b.reg && docLess(b, a)) {

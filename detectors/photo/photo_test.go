@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -352,7 +354,7 @@ func TestPrepareRestoreRoundTrip(t *testing.T) {
 	if len(a) < 4 || string(ja) != string(jb) {
 		t.Fatalf("live %s\nrebuilt %s", ja, jb)
 	}
-	if err := rebuilt.Restore(evs[0], json.RawMessage(`{"v":2,"docs":[]}`)); err == nil {
+	if err := rebuilt.Restore(evs[0], json.RawMessage(fmt.Sprintf(`{"v":%d,"docs":[]}`, preparedVersion))); err == nil {
 		t.Error("Restore accepted a document count mismatch")
 	}
 	// Results of an older hashing version are not restored: a detector
@@ -360,7 +362,7 @@ func TestPrepareRestoreRoundTrip(t *testing.T) {
 	f := newFake()
 	upgraded := New(cfg, f)
 	raw, _ := live.Prepare(context.Background(), evs[0])
-	old := strings.Replace(string(raw), `"v":2,`, ``, 1)
+	old := strings.Replace(string(raw), fmt.Sprintf(`"v":%d,`, preparedVersion), ``, 1)
 	if err := upgraded.Restore(evs[0], json.RawMessage(old)); err != nil {
 		t.Fatalf("Restore of an old version: %v", err)
 	}
@@ -368,5 +370,57 @@ func TestPrepareRestoreRoundTrip(t *testing.T) {
 	upgraded.Observe(evs[0])
 	if f.calls == calls || upgraded.Outcomes()["restored_stale"] != 1 {
 		t.Errorf("old-version results were used: %d fetches, outcomes %v", f.calls-calls, upgraded.Outcomes())
+	}
+}
+
+// cardWithPortrait is one card layout (the same grey structure every time)
+// whose portrait has the given background and clothes colours.
+func cardWithPortrait(bg, cloth color.RGBA) *image.RGBA {
+	img := synth.Photo(800, 500, 5)
+	for y := 100; y < 400; y++ {
+		for x := 480; x < 760; x++ {
+			c := bg
+			dx, dy := float64(x-620)/70, float64(y-210)/90
+			switch {
+			case dx*dx+dy*dy < 1:
+				c = color.RGBA{200, 160, 120, 255}
+			case y > 320:
+				c = cloth
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// Two cards of one template whose portraits differ only in colour are
+// told apart by the portrait's colour layout; the same card re-encoded
+// still matches. Without the colour check (the control) the grey hashes
+// alone call the different card a duplicate.
+func TestKTPPortraitColour(t *testing.T) {
+	red := cardWithPortrait(color.RGBA{200, 30, 30, 255}, color.RGBA{30, 30, 30, 255})
+	blue := cardWithPortrait(color.RGBA{30, 60, 200, 255}, color.RGBA{30, 30, 30, 255})
+	f := newFake()
+	f.docs["mem://red"] = synth.JPEG(red, 90)
+	f.docs["mem://red-q40"] = synth.JPEG(red, 40)
+	f.docs["mem://blue"] = synth.JPEG(blue, 90)
+	evs := []*event.Event{ev("E1", 1, "R1", "ktp=red"), ev("E2", 2, "R2", "ktp=blue"), ev("E3", 3, "R3", "ktp=red-q40")}
+	for _, colourCheck := range []bool{true, false} {
+		cfg := testConfig()
+		cfg.ROI = map[string]imghash.Rect{"ktp": {X0: 0.6, Y0: 0.2, X1: 0.95, Y1: 0.8}}
+		if !colourCheck {
+			th := cfg.Thresholds["ktp"]
+			th.ROIColour = 0
+			cfg.Thresholds["ktp"] = th
+		}
+		got := final(t, New(cfg, f), evs)
+		_, sameCard := find(got, "R3", KindNear, "R1")
+		_, otherCard := find(got, "R2", KindNear, "R1")
+		if !sameCard {
+			t.Errorf("colour check %v: the re-encoded card is not a near duplicate", colourCheck)
+		}
+		if otherCard == colourCheck {
+			t.Errorf("colour check %v: the card with a blue-background portrait matched: %v", colourCheck, otherCard)
+		}
 	}
 }

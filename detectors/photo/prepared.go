@@ -17,21 +17,25 @@ import (
 // nothing more. Hashes are hex strings so the JSON stays readable in
 // ClickHouse.
 type preparedDoc struct {
-	SHA256      string   `json:"sha256,omitempty"`
-	PHash       string   `json:"phash,omitempty"`
-	DHash       string   `json:"dhash,omitempty"`
-	ROI         string   `json:"roi,omitempty"`
-	ROIDHash    string   `json:"roi_dhash,omitempty"`
-	ROIShifts   []string `json:"roi_shifts,omitempty"`
-	ROIDShifts  []string `json:"roi_dshifts,omitempty"`
-	Format      string   `json:"format,omitempty"`
-	Width       int      `json:"w,omitempty"`
-	Height      int      `json:"h,omitempty"`
-	StdDev      float64  `json:"stddev,omitempty"`
-	Unavailable string   `json:"unavailable,omitempty"` // fetch failure reason
-	Undecodable string   `json:"undecodable,omitempty"` // imghash reason
-	Detail      string   `json:"detail,omitempty"`
-	Skipped     bool     `json:"skipped,omitempty"` // precomputed hashes on the event
+	SHA256     string   `json:"sha256,omitempty"`
+	PHash      string   `json:"phash,omitempty"`
+	DHash      string   `json:"dhash,omitempty"`
+	ROI        string   `json:"roi,omitempty"`
+	ROIDHash   string   `json:"roi_dhash,omitempty"`
+	ROIShifts  []string `json:"roi_shifts,omitempty"`
+	ROIDShifts []string `json:"roi_dshifts,omitempty"`
+	// ROIColour and ROIColourShifts: imghash.Colour.String, when the
+	// document has colour.
+	ROIColour       string   `json:"roi_colour,omitempty"`
+	ROIColourShifts []string `json:"roi_colour_shifts,omitempty"`
+	Format          string   `json:"format,omitempty"`
+	Width           int      `json:"w,omitempty"`
+	Height          int      `json:"h,omitempty"`
+	StdDev          float64  `json:"stddev,omitempty"`
+	Unavailable     string   `json:"unavailable,omitempty"` // fetch failure reason
+	Undecodable     string   `json:"undecodable,omitempty"` // imghash reason
+	Detail          string   `json:"detail,omitempty"`
+	Skipped         bool     `json:"skipped,omitempty"` // precomputed hashes on the event
 }
 
 type preparedEvent struct {
@@ -42,10 +46,10 @@ type preparedEvent struct {
 
 // preparedVersion changes whenever the same image would hash differently
 // (2: the portrait region is area-averaged to a fixed size and shifted
-// hashes include 0.95x/1.05x scales). Results stored by another version
+// hashes include 0.95x/1.05x scales; 3: the portrait's colour layout). Results stored by another version
 // are not restored: the document is fetched and hashed again, so that old
 // and new hashes are never compared with each other.
-const preparedVersion = 2
+const preparedVersion = 3
 
 // errStale: prepared results from another hashing version.
 var errStale = errors.New("photo: prepared data from another hashing version")
@@ -95,6 +99,12 @@ func encodeResults(ev *event.Event, res []Result) (json.RawMessage, error) {
 			if h.HasROI {
 				pd.ROI, pd.ROIDHash = phashString(h.ROIPHash), phashString(h.ROIDHash)
 				pd.ROIShifts, pd.ROIDShifts = hexes(h.ROIShifts), hexes(h.ROIDShifts)
+				if h.HasColour {
+					pd.ROIColour = h.ROIColour.String()
+					for _, c := range h.ROIColourShifts {
+						pd.ROIColourShifts = append(pd.ROIColourShifts, c.String())
+					}
+				}
 			}
 			pd.Format, pd.Width, pd.Height, pd.StdDev = h.Format, h.Width, h.Height, h.StdDev
 		}
@@ -141,6 +151,19 @@ func decodeResults(ev *event.Event, raw json.RawMessage) ([]Result, error) {
 				}
 				if h.ROIDShifts, err = unhexes(pd.ROIDShifts); err != nil {
 					return nil, fmt.Errorf("photo: prepared data: document %d: %w", i, err)
+				}
+				if pd.ROIColour != "" {
+					h.HasColour = true
+					if h.ROIColour, err = imghash.ParseColour(pd.ROIColour); err != nil {
+						return nil, fmt.Errorf("photo: prepared data: document %d: %w", i, err)
+					}
+					for _, s := range pd.ROIColourShifts {
+						c, err := imghash.ParseColour(s)
+						if err != nil {
+							return nil, fmt.Errorf("photo: prepared data: document %d: %w", i, err)
+						}
+						h.ROIColourShifts = append(h.ROIColourShifts, c)
+					}
 				}
 			}
 			for _, e := range errs {

@@ -138,10 +138,10 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 			rec[k] = a
 			keys = append(keys, k)
 		}
-		ok, p, d, _ := cfg.Match(detKind(it.kind), o.h, detKind(it.kind), it.h)
+		ok, m := cfg.Match(detKind(it.kind), o.h, detKind(it.kind), it.h)
 		a.n++
-		a.pd = append(a.pd, p)
-		a.dd = append(a.dd, d)
+		a.pd = append(a.pd, m.PHash)
+		a.dd = append(a.dd, m.DHash)
 		if ok {
 			a.hit++
 		} else {
@@ -185,17 +185,17 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 		fm, fmNoROI, pairs := 0, 0, 0
 		noROI := cfg
 		th := noROI.Thresholds[detKind(kind)]
-		th.ROI, th.ROIDHash, th.ROISum = 0, 0, 0
+		th.ROI, th.ROIDHash, th.ROISum, th.ROIColour = 0, 0, 0, 0
 		noROI.Thresholds = map[string]photo.Threshold{detKind(kind): th, "*": cfg.Thresholds["*"]}
 		for i := range os {
 			for j := i + 1; j < len(os); j++ {
 				pairs++
-				ok, p, _, _ := cfg.Match(detKind(kind), os[i].h, detKind(kind), os[j].h)
-				dists = append(dists, p)
+				ok, m := cfg.Match(detKind(kind), os[i].h, detKind(kind), os[j].h)
+				dists = append(dists, m.PHash)
 				if ok {
 					fm++
 				}
-				if ok2, _, _, _ := noROI.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok2 {
+				if ok2, _ := noROI.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok2 {
 					fmNoROI++
 				}
 			}
@@ -238,7 +238,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 					continue
 				}
 				n++
-				if ok, _, _, _ := c.Match(detKind(kind), orig[kind+"/"+it.group].h, detKind(kind), it.h); ok {
+				if ok, _ := c.Match(detKind(kind), orig[kind+"/"+it.group].h, detKind(kind), it.h); ok {
 					hit++
 				}
 			}
@@ -246,7 +246,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 			for i := range os {
 				for j := i + 1; j < len(os); j++ {
 					pairs++
-					if ok, _, _, _ := c.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok {
+					if ok, _ := c.Match(detKind(kind), os[i].h, detKind(kind), os[j].h); ok {
 						fm++
 					}
 				}
@@ -257,7 +257,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 	}
 	// Sweep of the KTP ROI threshold (whole-card thresholds as configured).
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "KTP portrait ROI threshold sweep (whole-card pHash/dHash as configured, ROI sum off; -sweep for all combinations)")
+	fmt.Fprintln(w, "KTP portrait ROI threshold sweep (whole-card pHash/dHash as configured, ROI sum and colour off; -sweep for all combinations)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| ROI pHash <= | ROI dHash <= | ktp recall | ktp false matches | ktp false-match rate |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
@@ -269,7 +269,7 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 			c.Thresholds[k] = v
 		}
 		kt := c.Thresholds["ktp"]
-		kt.ROI, kt.ROIDHash, kt.ROISum = t, tt[1], 0
+		kt.ROI, kt.ROIDHash, kt.ROISum, kt.ROIColour = t, tt[1], 0, 0
 		c.Thresholds["ktp"] = kt
 		n, hit, fm, pairs := 0, 0, 0, 0
 		var os []*item
@@ -282,14 +282,14 @@ func report(w io.Writer, cfg photo.Config, items []*item) {
 				continue
 			}
 			n++
-			if ok, _, _, _ := c.Match("ktp", orig["ktp/"+it.group].h, "ktp", it.h); ok {
+			if ok, _ := c.Match("ktp", orig["ktp/"+it.group].h, "ktp", it.h); ok {
 				hit++
 			}
 		}
 		for i := range os {
 			for j := i + 1; j < len(os); j++ {
 				pairs++
-				if ok, _, _, _ := c.Match("ktp", os[i].h, "ktp", os[j].h); ok {
+				if ok, _ := c.Match("ktp", os[i].h, "ktp", os[j].h); ok {
 					fm++
 				}
 			}
@@ -346,17 +346,59 @@ func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
 		return c
 	}
 	// Only pairs that the loosest combination accepts can be accepted by
-	// any other: filter once.
+	// any other: filter once, and compare every pair once.
 	loose := withKTP(photo.Threshold{PHash: 12, DHash: base.DHash, ROI: 8, ROIDHash: 10})
-	var cand [][2]*item
+	type pair struct {
+		m      photo.Distances
+		forced bool // same bytes: a match whatever the thresholds
+		tr     string
+	}
+	var cand []pair
 	for i := range origs {
 		for j := i + 1; j < len(origs); j++ {
-			if ok, _, _, _ := loose.Match("ktp", origs[i].h, "ktp", origs[j].h); ok {
-				cand = append(cand, [2]*item{origs[i], origs[j]})
+			if ok, m := loose.Match("ktp", origs[i].h, "ktp", origs[j].h); ok {
+				cand = append(cand, pair{m: m, forced: origs[i].h.SHA256 == origs[j].h.SHA256})
 			}
 		}
 	}
 	pairs := len(origs) * (len(origs) - 1) / 2
+	var tps []pair
+	for _, it := range trans {
+		o := orig[it.group].h
+		if !cfg.Searchable(o) || !cfg.Searchable(it.h) {
+			tps = append(tps, pair{m: photo.Distances{PHash: 99}, tr: it.transform})
+			continue
+		}
+		tps = append(tps, pair{m: photo.Compare(o, it.h), forced: o.SHA256 == it.h.SHA256, tr: it.transform})
+	}
+	colourSims := func(ps []pair) []float64 {
+		var v []float64
+		for _, p := range ps {
+			if p.m.PHash <= 12 && cfg.Thresholds["ktp"].Accept(photo.Distances{PHash: p.m.PHash, DHash: p.m.DHash, ROI: p.m.ROI, ROIDHash: p.m.ROIDHash, Colour: 1}) {
+				v = append(v, p.m.Colour)
+			}
+		}
+		slices.Sort(v)
+		return v
+	}
+	tv, fv := colourSims(tps), colourSims(cand)
+	q := func(v []float64, f float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
+		return v[min(len(v)-1, int(f*float64(len(v))))]
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "KTP portrait colour similarity of the pairs the grey thresholds accept (colour check off)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| pairs | n | min | p1 | p5 | p50 | p95 | max |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range []struct {
+		name string
+		v    []float64
+	}{{"transformed vs original (same card)", tv}, {"distinct cards (false matches)", fv}} {
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", r.name, len(r.v), q(r.v, 0), q(r.v, 0.01), q(r.v, 0.05), q(r.v, 0.5), q(r.v, 0.95), q(r.v, 1))
+	}
 	type row struct {
 		t       photo.Threshold
 		hit, fm int
@@ -371,31 +413,32 @@ func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
 					if sum > 0 && sum >= rp+rd {
 						continue // no effect
 					}
-					t := photo.Threshold{PHash: wp, DHash: base.DHash, ROI: rp, ROIDHash: rd, ROISum: sum}
-					c := withKTP(t)
-					r := row{t: t, minTr: 2}
-					per := map[string][2]int{}
-					for _, it := range trans {
-						ok, _, _, _ := c.Match("ktp", orig[it.group].h, "ktp", it.h)
-						p := per[it.transform]
-						p[1]++
-						if ok {
-							r.hit++
-							p[0]++
+					for _, col := range []float64{0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97} {
+						t := photo.Threshold{PHash: wp, DHash: base.DHash, ROI: rp, ROIDHash: rd, ROISum: sum, ROIColour: col}
+						r := row{t: t, minTr: 2}
+						per := map[string][2]int{}
+						for _, p := range tps {
+							ok := p.forced || t.Accept(p.m)
+							c := per[p.tr]
+							c[1]++
+							if ok {
+								r.hit++
+								c[0]++
+							}
+							per[p.tr] = c
 						}
-						per[it.transform] = p
-					}
-					for _, tr := range slices.Sorted(maps.Keys(per)) {
-						if v := ratio(per[tr][0], per[tr][1]); v < r.minTr {
-							r.minTr, r.worstTr = v, tr
+						for _, tr := range slices.Sorted(maps.Keys(per)) {
+							if v := ratio(per[tr][0], per[tr][1]); v < r.minTr {
+								r.minTr, r.worstTr = v, tr
+							}
 						}
-					}
-					for _, p := range cand {
-						if ok, _, _, _ := c.Match("ktp", p[0].h, "ktp", p[1].h); ok {
-							r.fm++
+						for _, p := range cand {
+							if p.forced || t.Accept(p.m) {
+								r.fm++
+							}
 						}
+						rows = append(rows, r)
 					}
-					rows = append(rows, r)
 				}
 			}
 		}
@@ -408,9 +451,9 @@ func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
 		return rows[i].fm < rows[j].fm
 	})
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "KTP threshold sweep: %d combinations (whole-card pHash 8/10/12, dHash %d; ROI pHash 2-8, ROI dHash 2-10, ROI sum off/6-14), Pareto rows\n\n", len(rows), base.DHash)
-	fmt.Fprintln(w, "| whole pHash <= | ROI pHash <= | ROI dHash <= | ROI sum <= | ktp recall | worst transformation | ktp false matches | ktp false-match rate |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---|---:|---:|")
+	fmt.Fprintf(w, "KTP threshold sweep: %d combinations (whole-card pHash 8/10/12, dHash %d; ROI pHash 2-8, ROI dHash 2-10, ROI sum off/6-14, ROI colour off/0.5-0.97), Pareto rows\n\n", len(rows), base.DHash)
+	fmt.Fprintln(w, "| whole pHash <= | ROI pHash <= | ROI dHash <= | ROI sum <= | ROI colour >= | ktp recall | worst transformation | ktp false matches | ktp false-match rate |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 	best := len(cand) + 1
 	for _, r := range rows {
 		if r.fm >= best {
@@ -421,7 +464,11 @@ func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
 		if r.t.ROISum > 0 {
 			sum = fmt.Sprint(r.t.ROISum)
 		}
-		fmt.Fprintf(w, "| %d | %d | %d | %s | %.3f | %s %.3f | %d | %.4f%% |\n", r.t.PHash, r.t.ROI, r.t.ROIDHash, sum,
+		col := "off"
+		if r.t.ROIColour > 0 {
+			col = fmt.Sprint(r.t.ROIColour)
+		}
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %.3f | %s %.3f | %d | %.4f%% |\n", r.t.PHash, r.t.ROI, r.t.ROIDHash, sum, col,
 			ratio(r.hit, len(trans)), r.worstTr, r.minTr, r.fm, 100*ratio(r.fm, pairs))
 		if r.fm == 0 {
 			break

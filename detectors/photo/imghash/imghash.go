@@ -150,6 +150,11 @@ type Hashes struct {
 	// independent look at the portrait.
 	ROIDHash   uint64
 	ROIDShifts []uint64
+	// ROIColour is the colour layout of the ROI (HasColour: the image has
+	// chroma), and ROIColourShifts the layouts of the shifted regions.
+	ROIColour       Colour
+	HasColour       bool
+	ROIColourShifts []Colour
 
 	Format        string // "jpeg", "png", "gif"
 	Width, Height int
@@ -195,24 +200,24 @@ func hashWith(cfg Config, data []byte, decode func([]byte, string, int64) decode
 	if err := checkSize(cfg, ic.Width, ic.Height); err != nil {
 		return h, err
 	}
-	grey, path, err := decodeGrey(cfg, data, format, decode)
-	if err != nil {
-		return h, err
+	dec := decodeGrey(cfg, data, format, decode)
+	if dec.err != nil {
+		return h, dec.err
 	}
-	h.Path = path
+	h.Path = dec.path
 	roiOnDC := cfg.ROI
-	if cfg.ROIFullDecode && path == "dc" {
+	if cfg.ROIFullDecode && dec.path == "dc" {
 		roiOnDC = nil
 	}
-	if err := hashGrey(&h, grey, roiOnDC); err != nil {
+	if err := hashGrey(&h, dec.img, dec.chroma, roiOnDC); err != nil {
 		return h, err
 	}
 	if cfg.ROI != nil && roiOnDC == nil {
-		full, _, err := decodeGrey(cfg, data, format, decodeFull)
-		if err != nil {
-			return h, err
+		full := decodeGrey(cfg, data, format, decodeFull)
+		if full.err != nil {
+			return h, full.err
 		}
-		if err := roiHashes(&h, full, *cfg.ROI); err != nil {
+		if err := roiHashes(&h, full.img, full.chroma, *cfg.ROI); err != nil {
 			return h, err
 		}
 	}
@@ -234,16 +239,17 @@ func checkSize(cfg Config, w, h int) error {
 }
 
 type decoded struct {
-	img  image.Image
-	path string
-	err  error
+	img    image.Image
+	chroma chromaPlanes // none for a grey image
+	path   string
+	err    error
 }
 
 // decodeGrey runs the decode in a goroutine so that a pathological input
 // can be abandoned at the deadline (the goroutine finishes in the
 // background; the pixel budget bounds what it can allocate meanwhile) and
 // so that a decoder panic is recovered.
-func decodeGrey(cfg Config, data []byte, format string, decode func([]byte, string, int64) decoded) (image.Image, string, error) {
+func decodeGrey(cfg Config, data []byte, format string, decode func([]byte, string, int64) decoded) decoded {
 	done := make(chan decoded, 1)
 	go func() {
 		defer func() {
@@ -257,9 +263,9 @@ func decodeGrey(cfg Config, data []byte, format string, decode func([]byte, stri
 	defer t.Stop()
 	select {
 	case d := <-done:
-		return d.img, d.path, d.err
+		return d
 	case <-t.C:
-		return nil, "", &DecodeError{ReasonTimeout, fmt.Sprintf("decode took longer than %v", cfg.Timeout)}
+		return decoded{err: &DecodeError{ReasonTimeout, fmt.Sprintf("decode took longer than %v", cfg.Timeout)}}
 	}
 }
 
@@ -275,7 +281,7 @@ func decodeSync(data []byte, format string, maxPixels int64) decoded {
 			return decoded{err: &DecodeError{ReasonTruncated, "jpeg: entropy-coded data ends before the last block"}}
 		}
 		if err == nil && min(dc.Width, dc.Height) >= smallSide {
-			return decoded{img: dc.Gray, path: "dc"}
+			return decoded{img: dc.Gray, chroma: chromaPlanes{dc.Cb, dc.Cr}, path: "dc"}
 		}
 		var small *jpegdc.Image
 		if err == nil {
@@ -289,17 +295,17 @@ func decodeSync(data []byte, format string, maxPixels int64) decoded {
 			if small != nil {
 				// image/jpeg rejects some valid files (progressive with
 				// restart markers); the DC plane is good enough.
-				return decoded{img: small.Gray, path: "dc"}
+				return decoded{img: small.Gray, chroma: chromaPlanes{small.Cb, small.Cr}, path: "dc"}
 			}
 			return decoded{err: classify(err, "jpeg")}
 		}
-		return decoded{img: img, path: "full"}
+		return decoded{img: img, chroma: chromaOf(img), path: "full"}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return decoded{err: classify(err, format)}
 	}
-	return decoded{img: img, path: "full"}
+	return decoded{img: img, chroma: chromaOf(img), path: "full"}
 }
 
 func classify(err error, what string) error {
@@ -319,7 +325,7 @@ func classify(err error, what string) error {
 	}
 }
 
-func hashGrey(h *Hashes, img image.Image, roi *Rect) error {
+func hashGrey(h *Hashes, img image.Image, chroma chromaPlanes, roi *Rect) error {
 	img = shrink(img)
 	h.StdDev = stdDev(img)
 	p, err := goimagehash.PerceptionHash(img)
@@ -332,7 +338,7 @@ func hashGrey(h *Hashes, img image.Image, roi *Rect) error {
 	}
 	h.PHash, h.DHash = p.GetHash(), d.GetHash()
 	if roi != nil {
-		return roiHashes(h, img, *roi)
+		return roiHashes(h, img, chroma, *roi)
 	}
 	return nil
 }
@@ -342,11 +348,11 @@ func decodeFull(data []byte, format string, _ int64) decoded {
 	if err != nil {
 		return decoded{err: classify(err, format)}
 	}
-	return decoded{img: img, path: "full"}
+	return decoded{img: img, chroma: chromaOf(img), path: "full"}
 }
 
-func roiHashes(h *Hashes, img image.Image, roi Rect) error {
-	h.ROIShifts, h.ROIDShifts = nil, nil
+func roiHashes(h *Hashes, img image.Image, chroma chromaPlanes, roi Rect) error {
+	h.ROIShifts, h.ROIDShifts, h.ROIColourShifts = nil, nil, nil
 	g := toGray(img)
 	cx, cy, hw, hh := (roi.X0+roi.X1)/2, (roi.Y0+roi.Y1)/2, (roi.X1-roi.X0)/2, (roi.Y1-roi.Y0)/2
 	for _, sc := range ROIScales {
@@ -371,12 +377,17 @@ func roiHashes(h *Hashes, img image.Image, roi Rect) error {
 				if err != nil {
 					return &DecodeError{ReasonCorrupt, "roi dhash: " + err.Error()}
 				}
+				c, hasColour := chroma.layout(rr)
 				if dx == 0 && dy == 0 && sc == 1 {
 					h.ROIPHash, h.ROIDHash, h.HasROI = p.GetHash(), d.GetHash(), true
+					h.ROIColour, h.HasColour = c, hasColour
 					continue
 				}
 				h.ROIShifts = append(h.ROIShifts, p.GetHash())
 				h.ROIDShifts = append(h.ROIDShifts, d.GetHash())
+				if hasColour {
+					h.ROIColourShifts = append(h.ROIColourShifts, c)
+				}
 			}
 		}
 	}

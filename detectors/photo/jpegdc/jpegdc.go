@@ -19,9 +19,15 @@ var ErrZeroSize = FormatError("zero width or height")
 
 func (e FormatError) Error() string { return "jpegdc: invalid JPEG: " + string(e) }
 
-// Image is the DC plane of the luma component.
+// Image is the DC plane of the luma component, and of the chroma
+// components when the scan that carried luma's DC carried theirs too (as
+// in every baseline interleaved file and libjpeg's progressive files).
 type Image struct {
 	Gray *image.Gray // ceil(W/8) x ceil(H/8) for a 1x1-sampled luma; see DecodeConfig for the size
+	// Cb and Cr are the chroma DC planes, one pixel per chroma block
+	// (covering 8*hmax/h x 8*vmax/v image pixels), nil for a grey JPEG or
+	// one whose chroma came in scans of their own.
+	Cb, Cr *image.Gray
 	// Width and Height are the full-resolution dimensions from the frame header.
 	Width, Height int
 	// Progressive reports an SOF2 frame.
@@ -82,9 +88,13 @@ type decoder struct {
 
 	// luma DC coefficients (quantised, before Al shift handling), padded to
 	// the MCU grid for interleaved scans: stride lbw.
-	coef      []int32
-	lbw, lbh  int // allocated block grid
-	lumaQ0    uint16
+	coef     []int32
+	lbw, lbh int // allocated block grid
+	lumaQ0   uint16
+	// chroma DC coefficients, when they share luma's DC scan: stride cbw[i]
+	ccoef     [2][]int32
+	cbw, cbh  [2]int
+	chromaQ0  [2]uint16
 	lumaDone  bool // a complete DC pass over luma was decoded (baseline: we can stop)
 	dcSeen    bool
 	truncated bool
@@ -654,6 +664,14 @@ func (d *decoder) sos(seg []byte) error {
 	if d.coef == nil {
 		d.coef = make([]int32, d.lbw*d.lbh)
 	}
+	for _, s := range sc {
+		if i := s.ci - 1; i >= 0 && i < 2 && d.ccoef[i] == nil && ah == 0 && d.qtDefined[d.comps[s.ci].tq] {
+			c := d.comps[s.ci]
+			d.cbw[i], d.cbh[i] = d.mcusX*c.h, d.mcusY*c.v
+			d.chromaQ0[i] = d.qt[c.tq][0]
+			d.ccoef[i] = make([]int32, d.cbw[i]*d.cbh[i])
+		}
+	}
 	d.resetBits()
 	d.zeros = 0
 
@@ -701,11 +719,13 @@ func (d *decoder) sos(seg []byte) error {
 							diff = extend(d.bits(uint(t)), uint(t))
 						}
 						preds[s.ci&3] += diff
+						bx, by := bx0*hb+h, by0*vb+v
 						if s.ci == 0 {
-							bx, by := bx0*hb+h, by0*vb+v
 							if bx < d.lbw && by < d.lbh {
 								d.coef[by*d.lbw+bx] = preds[0] << al
 							}
+						} else if i := s.ci - 1; i < 2 && d.ccoef[i] != nil && bx < d.cbw[i] && by < d.cbh[i] {
+							d.ccoef[i][by*d.cbw[i]+bx] = preds[s.ci&3] << al
 						}
 						if !d.progressive {
 							if err := d.skipAC(s.ac); err != nil {
@@ -715,11 +735,13 @@ func (d *decoder) sos(seg []byte) error {
 					} else {
 						// DC refinement: one bit per block.
 						bit := d.bits(1)
+						bx, by := bx0*hb+h, by0*vb+v
 						if s.ci == 0 && bit != 0 {
-							bx, by := bx0*hb+h, by0*vb+v
 							if bx < d.lbw && by < d.lbh {
 								d.coef[by*d.lbw+bx] |= 1 << al
 							}
+						} else if i := s.ci - 1; bit != 0 && i >= 0 && i < 2 && d.ccoef[i] != nil && bx < d.cbw[i] && by < d.cbh[i] {
+							d.ccoef[i][by*d.cbw[i]+bx] |= 1 << al
 						}
 					}
 				}
@@ -811,11 +833,21 @@ func (d *decoder) skipScan() error {
 
 func (d *decoder) image() *Image {
 	l := d.comps[0]
-	w, h := l.bw, l.bh
+	img := &Image{Gray: dcPlane(d.coef, d.lbw, l.bw, l.bh, d.lumaQ0), Width: d.width, Height: d.height, Progressive: d.progressive, Truncated: d.truncated}
+	if len(d.comps) == 3 && d.ccoef[0] != nil && d.ccoef[1] != nil {
+		img.Cb = dcPlane(d.ccoef[0], d.cbw[0], d.comps[1].bw, d.comps[1].bh, d.chromaQ0[0])
+		img.Cr = dcPlane(d.ccoef[1], d.cbw[1], d.comps[2].bw, d.comps[2].bh, d.chromaQ0[1])
+	}
+	return img
+}
+
+// dcPlane turns quantised DC coefficients (stride stride) into the w x h
+// plane of block means.
+func dcPlane(coef []int32, stride, w, h int, q0 uint16) *image.Gray {
 	g := image.NewGray(image.Rect(0, 0, w, h))
-	q := int32(d.lumaQ0)
+	q := int32(q0)
 	for y := 0; y < h; y++ {
-		row := d.coef[y*d.lbw : y*d.lbw+w]
+		row := coef[y*stride : y*stride+w]
 		out := g.Pix[y*g.Stride : y*g.Stride+w]
 		for x, c := range row {
 			// DC = 8 x (block mean - 128) after dequantisation; round.
@@ -831,5 +863,5 @@ func (d *decoder) image() *Image {
 			out[x] = uint8(v)
 		}
 	}
-	return &Image{Gray: g, Width: d.width, Height: d.height, Progressive: d.progressive, Truncated: d.truncated}
+	return g
 }
