@@ -189,12 +189,24 @@ type Detector struct {
 	fetch  Fetcher
 	radius int
 	allow  []uint64
+	// roiKeyed: kinds whose same-kind matches are searched by the
+	// portrait (ROI) pHash, within roiRadius: a ROI is configured and its
+	// threshold requires the ROI hashes to agree.
+	roiKeyed  map[string]bool
+	roiRadius int
 
 	mu       sync.Mutex
 	prepared map[string][]Result // by event id, consumed by Observe
 
-	idx     *mih.Index
-	docs    []doc
+	// Three indexes, because whole-image hashes of ID cards of one printed
+	// template are alike (two thirds of distinct cards' pHashes are within
+	// 10 bits of each other: see README "Quality"), so at millions of cards
+	// a whole-card query would verify most of them. Documents of roiKeyed
+	// kinds are found by their portrait hash in portraits (and their
+	// whole-image hash is in cards, searched only by documents of other
+	// kinds, for cross-kind re-use); every other document is in plain.
+	plain, cards, portraits *mih.Index
+	docs                    []doc
 	byEvent map[string]uint64   // event id -> first slot << 8 | number of documents
 	slots   []int32             // doc id, or -1-failure index, per document of each event
 	bySHA   map[[32]byte]uint32 // newest doc id + 1 with these bytes; older ones chain through doc.nextSHA
@@ -247,7 +259,10 @@ func New(cfg Config, fetcher ...Fetcher) *Detector {
 	d := &Detector{
 		cfg:      cfg,
 		prepared: map[string][]Result{},
-		idx:      mih.New(cfg.Index),
+		plain:     mih.New(cfg.Index),
+		cards:     mih.New(cfg.Index),
+		portraits: mih.New(cfg.Index),
+		roiKeyed:  map[string]bool{},
 		byEvent:  map[string]uint64{},
 		bySHA:    map[[32]byte]uint32{},
 		kinds:    map[string]string{},
@@ -263,6 +278,12 @@ func New(cfg Config, fetcher ...Fetcher) *Detector {
 	d.radius = cfg.CrossKind.PHash
 	for _, t := range cfg.Thresholds {
 		d.radius = max(d.radius, t.PHash)
+	}
+	for kind := range cfg.ROI {
+		if t := cfg.ThresholdFor(kind, kind); t.ROI > 0 {
+			d.roiKeyed[kind] = true
+			d.roiRadius = max(d.roiRadius, t.ROI)
+		}
 	}
 	for _, h := range cfg.AllowList {
 		v, _ := parsePHash(h)
@@ -485,6 +506,7 @@ func (d *Detector) ObserveResults(ev *event.Event, res []Result) []detectors.Sig
 func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result, t *touched) int32 {
 	order := ev.Order()
 	var dc doc
+	d.shifts, d.dshifts, d.cshifts = nil, nil, nil
 	kind, ok := d.kinds[edoc.Kind]
 	if !ok {
 		kind = strings.Clone(edoc.Kind)
@@ -536,7 +558,12 @@ func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result,
 		d.bySHA[dc.sha] = id + 1
 	}
 	if dc.searched {
-		d.idx.Insert(dc.phash, id)
+		if d.portraitKeyed(&dc) {
+			d.cards.Insert(dc.phash, id)
+			d.portraits.Insert(dc.roi, id)
+		} else {
+			d.plain.Insert(dc.phash, id)
+		}
 	}
 	uk := usableKey(dc.reg, dc.kind)
 	if _, ok := d.usable[uk]; !ok {
@@ -610,30 +637,53 @@ func (d *Detector) match(id uint32, t *touched) {
 	if !me.searched {
 		return
 	}
-	st := d.idx.Search(me.phash, d.radius, func(_ uint64, o uint32, dist int) bool {
-		if seen[o] {
-			return true
+	visit := func(_ uint64, o uint32, _ int) bool {
+		if !seen[o] {
+			seen[o] = true
+			d.relate(id, o, d.distances(me, &d.docs[o]), false, t)
 		}
-		seen[o] = true
-		od := &d.docs[o]
-		m := Distances{PHash: dist, DHash: -1, Colour: 1}
-		if me.flags&od.flags&hasDHash != 0 {
-			m.DHash = bits.OnesCount64(me.dhash ^ od.dhash)
-		}
-		m.ROI = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
-		m.ROIDHash = roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
-		if me.flags&od.flags&hasColour != 0 {
-			m.Colour = colourSimilarity(me.colour, d.cshifts, od.colour, nil)
-		}
-		d.relate(id, o, m, false, t)
 		return true
-	})
-	if st.Capped {
+	}
+	capped := false
+	search := func(x *mih.Index, q uint64, r int) {
+		if st := x.Search(q, r, visit); st.Capped {
+			capped = true
+		}
+	}
+	search(d.plain, me.phash, d.radius)
+	if d.portraitKeyed(me) {
+		search(d.portraits, me.roi, d.roiRadius)
+		for _, q := range d.shifts {
+			search(d.portraits, q, d.roiRadius)
+		}
+	} else {
+		search(d.cards, me.phash, d.radius)
+	}
+	if capped {
 		// A pathological cluster: matches may be missing. Counted so
 		// that operators see it; raise index.max_candidates or lower a
 		// threshold.
 		d.outcomes["index_capped"]++
 	}
+}
+
+// portraitKeyed: dc is found, and finds documents of its own kind, by its
+// portrait hash.
+func (d *Detector) portraitKeyed(dc *doc) bool { return dc.flags&hasROI != 0 && d.roiKeyed[dc.kind] }
+
+// distances between the document being inserted (me, whose shifted ROI
+// hashes are in d.shifts, d.dshifts and d.cshifts) and an earlier one.
+func (d *Detector) distances(me, od *doc) Distances {
+	m := Distances{PHash: bits.OnesCount64(me.phash ^ od.phash), DHash: -1, Colour: 1}
+	if me.flags&od.flags&hasDHash != 0 {
+		m.DHash = bits.OnesCount64(me.dhash ^ od.dhash)
+	}
+	m.ROI = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
+	m.ROIDHash = roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
+	if me.flags&od.flags&hasColour != 0 {
+		m.Colour = colourSimilarity(me.colour, d.cshifts, od.colour, nil)
+	}
+	return m
 }
 
 func (d *Detector) threshold(a, b *doc) Threshold { return d.cfg.ThresholdFor(a.kind, b.kind) }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -422,5 +424,82 @@ func TestKTPPortraitColour(t *testing.T) {
 		if otherCard == colourCheck {
 			t.Errorf("colour check %v: the card with a blue-background portrait matched: %v", colourCheck, otherCard)
 		}
+	}
+}
+
+// The detector searches ID cards by their portrait hash rather than the
+// whole-card hash (which every card of a template shares, nearly). That
+// must not lose a match: on a set of same-template cards, some of them
+// re-used after transformations, the pairs the detector reports are
+// exactly the pairs Config.Match accepts, compared every one with every
+// one. A selfie that is a copy of a card is still found (cross-kind).
+func TestPortraitKeyedSearchFindsEveryMatch(t *testing.T) {
+	cfg := testConfig()
+	cfg.ROI = map[string]imghash.Rect{"ktp": {X0: 0.6, Y0: 0.2, X1: 0.95, Y1: 0.8}}
+	f := newFake()
+	type docRef struct{ reg, kind, uri string }
+	var refs []docRef
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 10; i++ {
+		bg := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
+		cloth := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
+		if i%3 == 0 { // a few pairs share the background colour
+			bg = color.RGBA{200, 30, 30, 255}
+		}
+		card := cardWithPortrait(bg, cloth)
+		variants := map[string][]byte{"orig": synth.JPEG(card, 90)}
+		if i < 4 {
+			variants["q40"] = synth.JPEG(card, 40)
+			variants["half"] = synth.JPEG(synth.Resize(card, 400, 250), 85)
+			variants["dark"] = synth.PNG(synth.Brightness(card, 0.8))
+		}
+		for _, v := range slices.Sorted(maps.Keys(variants)) {
+			uri := fmt.Sprintf("card%d-%s", i, v)
+			f.docs["mem://"+uri] = variants[v]
+			refs = append(refs, docRef{fmt.Sprintf("R%02d", len(refs)), "ktp", uri})
+		}
+	}
+	f.docs["mem://selfie-copy"] = f.docs["mem://card1-q40"]
+	refs = append(refs, docRef{fmt.Sprintf("R%02d", len(refs)), "selfie", "selfie-copy"})
+
+	hashes := make([]imghash.Hashes, len(refs))
+	var evs []*event.Event
+	for i, r := range refs {
+		h, err := imghash.Hash(cfg.HashConfig(r.kind), f.docs["mem://"+r.uri])
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[i] = h
+		evs = append(evs, ev(fmt.Sprint("E", i), i, r.reg, r.kind+"="+r.uri))
+	}
+	want := map[string]bool{}
+	for i := range refs {
+		for j := range refs {
+			if i == j {
+				continue
+			}
+			if ok, _ := cfg.Match(refs[i].kind, hashes[i], refs[j].kind, hashes[j]); ok {
+				kind := KindNear
+				switch {
+				case refs[i].kind != refs[j].kind:
+					kind = KindCrossKind
+				case hashes[i].SHA256 == hashes[j].SHA256:
+					kind = KindExact
+				}
+				want[refs[i].reg+" "+kind+" "+refs[j].reg] = true
+			}
+		}
+	}
+	d := New(cfg, f)
+	gotSignals := final(t, d, evs)
+	got := map[string]bool{}
+	for _, s := range gotSignals {
+		got[s.RegistrationID+" "+s.Kind+" "+s.Key] = true
+	}
+	if len(want) < 12 || !maps.Equal(got, want) {
+		t.Errorf("detector pairs differ from every-pair Match:\n got  %v\n want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	if d.portraits.Len() != len(refs)-1 || d.plain.Len() != 1 {
+		t.Errorf("index sizes: portraits %d, plain %d, cards %d", d.portraits.Len(), d.plain.Len(), d.cards.Len())
 	}
 }
