@@ -207,18 +207,18 @@ type Detector struct {
 	// kinds, for cross-kind re-use); every other document is in plain.
 	plain, cards, portraits *mih.Index
 	docs                    []doc
-	byEvent map[string]uint64   // event id -> first slot << 8 | number of documents
-	slots   []int32             // doc id, or -1-failure index, per document of each event
-	bySHA   map[[32]byte]uint32 // newest doc id + 1 with these bytes; older ones chain through doc.nextSHA
-	kinds   map[string]string   // interned document kinds
-	fails   []failure
-	failBy  map[failKey][]int32 // failure ids in insertion order
-	usable  map[uint64]struct{} // usableKey: registration has a decodable document of this kind
-	pairs   map[pairKey]*pairState
-	byReg   map[string][]pairKey // pair states each registration is part of
-	shifts  []uint64             // ROI pHash shifts of the document being inserted
-	dshifts []uint64             // and its ROI dHash shifts
-	cshifts []imghash.Colour     // and its ROI colour layouts
+	byEvent                 map[string]uint64   // event id -> first slot << 8 | number of documents
+	slots                   []int32             // doc id, or -1-failure index, per document of each event
+	bySHA                   map[[32]byte]uint32 // newest doc id + 1 with these bytes; older ones chain through doc.nextSHA
+	kinds                   map[string]string   // interned document kinds
+	fails                   []failure
+	failBy                  map[failKey][]int32 // failure ids in insertion order
+	usable                  map[uint64]struct{} // usableKey: registration has a decodable document of this kind
+	pairs                   map[pairKey]*pairState
+	byReg                   map[string][]pairKey // pair states each registration is part of
+	shifts                  []uint64             // ROI pHash shifts of the document being inserted
+	dshifts                 []uint64             // and its ROI dHash shifts
+	cshifts                 []imghash.Colour     // and its ROI colour layouts
 
 	outcomes map[string]int64
 }
@@ -257,20 +257,20 @@ func New(cfg Config, fetcher ...Fetcher) *Detector {
 		panic("photo.New: invalid config: " + err.Error())
 	}
 	d := &Detector{
-		cfg:      cfg,
-		prepared: map[string][]Result{},
+		cfg:       cfg,
+		prepared:  map[string][]Result{},
 		plain:     mih.New(cfg.Index),
 		cards:     mih.New(cfg.Index),
 		portraits: mih.New(cfg.Index),
 		roiKeyed:  map[string]bool{},
-		byEvent:  map[string]uint64{},
-		bySHA:    map[[32]byte]uint32{},
-		kinds:    map[string]string{},
-		failBy:   map[failKey][]int32{},
-		usable:   map[uint64]struct{}{},
-		pairs:    map[pairKey]*pairState{},
-		byReg:    map[string][]pairKey{},
-		outcomes: map[string]int64{},
+		byEvent:   map[string]uint64{},
+		bySHA:     map[[32]byte]uint32{},
+		kinds:     map[string]string{},
+		failBy:    map[failKey][]int32{},
+		usable:    map[uint64]struct{}{},
+		pairs:     map[pairKey]*pairState{},
+		byReg:     map[string][]pairKey{},
+		outcomes:  map[string]int64{},
 	}
 	if len(fetcher) > 0 {
 		d.fetch = fetcher[0]
