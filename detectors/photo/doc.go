@@ -20,7 +20,9 @@
 //
 //	exact_duplicate     same SHA-256, same document kind, another registration
 //	near_duplicate      pHash within the kind's threshold, confirmed by dHash
-//	                    (and by the portrait ROI for KTP cards when configured)
+//	                    (and, for KTP cards, by the portrait ROI's pHash,
+//	                    dHash and colour layout; cards are searched by the
+//	                    portrait hash, since whole cards share a template)
 //	cross_kind_reuse    a document of one kind matches one of another kind
 //	                    (a KTP photo uploaded as a selfie); Key may be the
 //	                    registration itself
