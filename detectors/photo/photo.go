@@ -219,6 +219,7 @@ type Detector struct {
 	shifts                  []uint64             // ROI pHash shifts of the document being inserted
 	dshifts                 []uint64             // and its ROI dHash shifts
 	cshifts                 []imghash.Colour     // and its ROI colour layouts
+	colours                 []imghash.Colour     // ROI colour layouts of the documents that have one
 
 	outcomes map[string]int64
 }
@@ -236,9 +237,9 @@ type doc struct {
 	dhash    uint64
 	roi      uint64
 	roiD     uint64
-	colour   imghash.Colour // ROI colour layout, when flags has hasColour
 	flags    uint8
-	searched bool // passes the quality gate and the allow-list: near-matchable
+	searched bool   // passes the quality gate and the allow-list: near-matchable
+	colour   uint32 // index + 1 into Detector.colours, when flags has hasColour (only cards have one)
 }
 
 const (
@@ -538,7 +539,8 @@ func (d *Detector) insert(ev *event.Event, i int, edoc event.Document, r Result,
 			d.shifts, d.dshifts = h.ROIShifts, h.ROIDShifts
 		}
 		if h.HasROI && h.HasColour {
-			dc.colour, dc.flags = h.ROIColour, dc.flags|hasColour
+			d.colours = append(d.colours, h.ROIColour)
+			dc.colour, dc.flags = uint32(len(d.colours)), dc.flags|hasColour
 			d.cshifts = h.ROIColourShifts
 		}
 		switch {
@@ -681,7 +683,7 @@ func (d *Detector) distances(me, od *doc) Distances {
 	m.ROI = roiDistance(me.roi, d.shifts, me.flags&hasROI != 0, od.roi, nil, od.flags&hasROI != 0)
 	m.ROIDHash = roiDistance(me.roiD, d.dshifts, me.flags&hasROI != 0, od.roiD, nil, od.flags&hasROI != 0)
 	if me.flags&od.flags&hasColour != 0 {
-		m.Colour = colourSimilarity(me.colour, d.cshifts, od.colour, nil)
+		m.Colour = colourSimilarity(d.colours[me.colour-1], d.cshifts, d.colours[od.colour-1], nil)
 	}
 	return m
 }
