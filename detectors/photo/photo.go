@@ -803,7 +803,7 @@ func (d *Detector) relate(id, o uint32, dm Distances, exact bool, t *touched) {
 			return
 		}
 	}
-	m := pairMatch{exact: exact, dist: dm.PHash, dhash: dm.DHash, roi: dm.ROI}
+	m := pairMatch{exact: exact, dist: dm.PHash, dhash: dm.DHash, roi: dm.ROI, colour: dm.Colour}
 	// Canonical pair: registration ids in order, then documents by event order.
 	x, y := id, o
 	if a.reg > b.reg || (a.reg == b.reg && docLess(b, a)) {

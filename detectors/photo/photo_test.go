@@ -416,10 +416,12 @@ func TestKTPPortraitColour(t *testing.T) {
 			cfg.Thresholds["ktp"] = th
 		}
 		got := final(t, New(cfg, f), evs)
-		_, sameCard := find(got, "R3", KindNear, "R1")
+		same, sameCard := find(got, "R3", KindNear, "R1")
 		_, otherCard := find(got, "R2", KindNear, "R1")
 		if !sameCard {
 			t.Errorf("colour check %v: the re-encoded card is not a near duplicate", colourCheck)
+		} else if c, _ := same.Evidence["roi_colour_similarity"].(float64); c < 0.95 {
+			t.Errorf("evidence roi_colour_similarity %v, want >= 0.95: %v", same.Evidence["roi_colour_similarity"], same.Evidence)
 		}
 		if otherCard == colourCheck {
 			t.Errorf("colour check %v: the card with a blue-background portrait matched: %v", colourCheck, otherCard)

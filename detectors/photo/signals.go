@@ -3,6 +3,7 @@ package photo
 import (
 	"encoding/hex"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type pairMatch struct {
 	dist  int // pHash distance (0 for exact)
 	dhash int // -1: not compared
 	roi   int // -1: not compared
+	// colour is the ROI colour similarity, meaningful when both documents
+	// have a colour layout (flag hasColour).
+	colour float64
 }
 
 type pairState struct {
@@ -130,6 +134,9 @@ func (d *Detector) pairSignal(k pairKey, ps *pairState, sideA bool) detectors.Si
 		}
 		if m.roi >= 0 {
 			ev["roi_distance"] = m.roi
+		}
+		if mine.flags&other.flags&hasColour != 0 {
+			ev["roi_colour_similarity"] = math.Round(m.colour*1000) / 1000
 		}
 		ev["phash"] = phashString(mine.phash)
 		ev["other_phash"] = phashString(other.phash)
