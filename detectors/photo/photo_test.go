@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
 	"maps"
 	"math/rand/v2"
@@ -375,33 +374,13 @@ func TestPrepareRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-// cardWithPortrait is one card layout (the same grey structure every time)
-// whose portrait has the given background and clothes colours.
-func cardWithPortrait(bg, cloth color.RGBA) *image.RGBA {
-	img := synth.Photo(800, 500, 5)
-	for y := 100; y < 400; y++ {
-		for x := 480; x < 760; x++ {
-			c := bg
-			dx, dy := float64(x-620)/70, float64(y-210)/90
-			switch {
-			case dx*dx+dy*dy < 1:
-				c = color.RGBA{200, 160, 120, 255}
-			case y > 320:
-				c = cloth
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	return img
-}
-
 // Two cards of one template whose portraits differ only in colour are
 // told apart by the portrait's colour layout; the same card re-encoded
 // still matches. Without the colour check (the control) the grey hashes
 // alone call the different card a duplicate.
 func TestKTPPortraitColour(t *testing.T) {
-	red := cardWithPortrait(color.RGBA{200, 30, 30, 255}, color.RGBA{30, 30, 30, 255})
-	blue := cardWithPortrait(color.RGBA{30, 60, 200, 255}, color.RGBA{30, 30, 30, 255})
+	red := synth.Card(color.RGBA{200, 30, 30, 255}, color.RGBA{30, 30, 30, 255})
+	blue := synth.Card(color.RGBA{30, 60, 200, 255}, color.RGBA{30, 30, 30, 255})
 	f := newFake()
 	f.docs["mem://red"] = synth.JPEG(red, 90)
 	f.docs["mem://red-q40"] = synth.JPEG(red, 40)
@@ -448,7 +427,7 @@ func TestPortraitKeyedSearchFindsEveryMatch(t *testing.T) {
 		if i%3 == 0 { // a few pairs share the background colour
 			bg = color.RGBA{200, 30, 30, 255}
 		}
-		card := cardWithPortrait(bg, cloth)
+		card := synth.Card(bg, cloth)
 		variants := map[string][]byte{"orig": synth.JPEG(card, 90)}
 		if i < 4 {
 			variants["q40"] = synth.JPEG(card, 40)

@@ -42,35 +42,15 @@ func TestColourSimilarity(t *testing.T) {
 	}
 }
 
-// portrait draws a head-and-shoulders card area on a background: the
-// grey structure is the same for every call, the colours are not.
-func portrait(bg, cloth color.RGBA) *image.RGBA {
-	img := synth.Photo(800, 500, 5)
-	for y := 100; y < 400; y++ {
-		for x := 480; x < 760; x++ {
-			c := bg
-			dx, dy := float64(x-620)/70, float64(y-210)/90
-			switch {
-			case dx*dx+dy*dy < 1:
-				c = color.RGBA{200, 160, 120, 255}
-			case y > 320:
-				c = cloth
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	return img
-}
-
 // The colour layout is the same through the DC path (large JPEG), a full
 // decode (small JPEG) and a PNG, and it tells apart portraits that differ
 // only in colour.
 func TestROIColourLayout(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ROI = &Rect{0.6, 0.2, 0.95, 0.8}
-	red := portrait(color.RGBA{200, 30, 30, 255}, color.RGBA{30, 30, 30, 255})
-	blue := portrait(color.RGBA{30, 60, 200, 255}, color.RGBA{30, 30, 30, 255})
-	redGreen := portrait(color.RGBA{200, 30, 30, 255}, color.RGBA{40, 180, 60, 255})
+	red := synth.Card(color.RGBA{200, 30, 30, 255}, color.RGBA{30, 30, 30, 255})
+	blue := synth.Card(color.RGBA{30, 60, 200, 255}, color.RGBA{30, 30, 30, 255})
+	redGreen := synth.Card(color.RGBA{200, 30, 30, 255}, color.RGBA{40, 180, 60, 255})
 	big := synth.Resize(red, 1600, 1000)
 	hash := func(name string, data []byte, path string) Hashes {
 		h, err := Hash(cfg, data)

@@ -140,3 +140,25 @@ func Uniform(w, h int, v uint8) *image.Gray {
 	}
 	return g
 }
+
+// Card is one ID-card-like layout (the same grey structure every time: a
+// Photo background with a head-and-shoulders portrait area) whose portrait
+// has the given background and clothes colours: cards of one template
+// that differ only in colour.
+func Card(bg, cloth color.RGBA) *image.RGBA {
+	img := Photo(800, 500, 5)
+	for y := 100; y < 400; y++ {
+		for x := 480; x < 760; x++ {
+			c := bg
+			dx, dy := float64(x-620)/70, float64(y-210)/90
+			switch {
+			case dx*dx+dy*dy < 1:
+				c = color.RGBA{200, 160, 120, 255}
+			case y > 320:
+				c = cloth
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
