@@ -113,3 +113,40 @@ func FuzzFirstPass(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeReportFields is FuzzDecodeFields for the email.misuse_reported
+// fields: present, absent, null, on other event types, with any channel.
+func FuzzDecodeReportFields(f *testing.F) {
+	f.Add("email.misuse_reported", "2026-04-11T08:00:00Z", "E1", "R1", "siti@example.com", "rep-1", "email", "<m1@mail.example>", "d=example.com; s=sel", "", uint8(0))
+	f.Add("email.misuse_reported", "2026-04-11T08:00:00Z", "E2", "R2", "siti@example.com", "rep-2", "link", "", "", "tok-9", uint8(0))
+	f.Add("registration.submitted", "2026-04-11T08:00:00Z", "E3", "R3", "siti@example.com", "rep-3", "email", "", "", "", uint8(0))
+	f.Add("email.misuse_reported", "2026-04-11T08:00:00Z", "E4", "R4", "siti@example.com", "", "sms", "", "", "", uint8(1<<5))
+	mustSchema(f)
+	f.Fuzz(func(t *testing.T, typ, at, id, reg, email, reportID, channel, messageID, signer, tokenID string, mask uint8) {
+		m := map[string]any{"type": typ, "occurred_at": at, "event_id": id, "registration_id": reg, "email": email,
+			"report_id": reportID, "report_channel": channel, "report_message_id": messageID, "report_signer": signer, "report_token_id": tokenID}
+		names := []string{"report_id", "report_channel", "report_message_id", "report_signer", "report_token_id"}
+		for i, k := range names {
+			if mask&(1<<i) != 0 {
+				delete(m, k)
+			}
+		}
+		if mask&(1<<5) != 0 {
+			m["report_id"] = nil
+		}
+		if mask&(1<<6) != 0 {
+			delete(m, "email")
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Skip()
+		}
+		ev, err := Decode(b)
+		if err == nil {
+			roundTrip(t, ev, DefaultLimits())
+		} else if !IsDecodeError(err) {
+			t.Fatalf("not a DecodeError: %T %v", err, err)
+		}
+		checkSchemaAgrees(t, b, err)
+	})
+}
