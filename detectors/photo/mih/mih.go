@@ -2,8 +2,10 @@ package mih
 
 import (
 	"cmp"
+	"math"
 	"math/bits"
 	"slices"
+	"sort"
 	"unsafe"
 )
 
@@ -16,31 +18,19 @@ const (
 var chunkLow = [nTables]uint{43, 22, 0}
 var chunkLen = [nTables]uint{21, 21, 22}
 
-// perm tables: permute(x) = OR of permTab[i][byte i of x].
-var permTab, unpermTab [8][256]uint64
+// perm is a bit permutation: permute(x) = OR of fwd[i][byte i of x].
+type perm struct{ fwd, inv [8][256]uint64 }
 
-func init() {
-	// order lists original bits by their new position, top first.
-	var order []int
-	for c := 0; c < nTables; c++ {
-		for i := 63 - c; i >= 0; i -= nTables {
-			order = append(order, i)
-		}
-	}
-	var to [64]int // original bit -> new bit
-	for j, orig := range order {
-		to[orig] = 63 - j
-	}
+// newPerm: original bit i goes to bit to[i].
+func newPerm(to *[64]int) *perm {
+	p := new(perm)
 	for b := 0; b < 8; b++ {
 		for v := 0; v < 256; v++ {
-			var p uint64
 			for k := 0; k < 8; k++ {
 				if v&(1<<k) != 0 {
-					orig := b*8 + k
-					p |= 1 << to[orig]
+					p.fwd[b][v] |= 1 << to[b*8+k]
 				}
 			}
-			permTab[b][v] = p
 		}
 	}
 	var from [64]int
@@ -49,25 +39,88 @@ func init() {
 	}
 	for b := 0; b < 8; b++ {
 		for v := 0; v < 256; v++ {
-			var u uint64
 			for k := 0; k < 8; k++ {
 				if v&(1<<k) != 0 {
-					u |= 1 << from[b*8+k]
+					p.inv[b][v] |= 1 << from[b*8+k]
 				}
 			}
-			unpermTab[b][v] = u
 		}
 	}
+	return p
 }
 
-func permute(x uint64) uint64 {
-	return permTab[0][x&255] | permTab[1][x>>8&255] | permTab[2][x>>16&255] | permTab[3][x>>24&255] |
-		permTab[4][x>>32&255] | permTab[5][x>>40&255] | permTab[6][x>>48&255] | permTab[7][x>>56]
+func (p *perm) permute(x uint64) uint64 {
+	return p.fwd[0][x&255] | p.fwd[1][x>>8&255] | p.fwd[2][x>>16&255] | p.fwd[3][x>>24&255] |
+		p.fwd[4][x>>32&255] | p.fwd[5][x>>40&255] | p.fwd[6][x>>48&255] | p.fwd[7][x>>56]
 }
 
-func unpermute(x uint64) uint64 {
-	return unpermTab[0][x&255] | unpermTab[1][x>>8&255] | unpermTab[2][x>>16&255] | unpermTab[3][x>>24&255] |
-		unpermTab[4][x>>32&255] | unpermTab[5][x>>40&255] | unpermTab[6][x>>48&255] | unpermTab[7][x>>56]
+func (p *perm) unpermute(x uint64) uint64 {
+	return p.inv[0][x&255] | p.inv[1][x>>8&255] | p.inv[2][x>>16&255] | p.inv[3][x>>24&255] |
+		p.inv[4][x>>32&255] | p.inv[5][x>>40&255] | p.inv[6][x>>48&255] | p.inv[7][x>>56]
+}
+
+// interleave, the permutation an index starts with: bit i goes to chunk
+// i mod 3, so that pHash's correlated neighbouring bits (and bit 63, the
+// DC term, nearly always set) are spread over the chunks.
+var interleave = func() *perm {
+	var to [64]int
+	j := 0
+	for c := 0; c < nTables; c++ {
+		for i := 63 - c; i >= 0; i -= nTables {
+			to[i] = 63 - j
+			j++
+		}
+	}
+	return newPerm(&to)
+}()
+
+func permute(x uint64) uint64   { return interleave.permute(x) }
+func unpermute(x uint64) uint64 { return interleave.unpermute(x) }
+
+// fitPerm chooses the permutation for codes (a sample of what the index
+// will hold) so that the chunks' keys discriminate equally well. A bit set
+// with frequency f makes two codes' keys agree with probability
+// f^2+(1-f)^2: 1/2 for a fair bit, 1 for a constant one, which doubles
+// the buckets of its chunk. Bits are dealt, most informative first
+// (collision entropy -log2(f^2+(1-f)^2)), each to the chunk with the least
+// entropy so far, from the chunk's top down: keys are a chunk's top bits,
+// and the least informative bit ends at the bottom of chunk 2 (22 bits),
+// outside every key. Real pHashes of one kind of image have such bits:
+// of 400 KTP portraits, bit 63 is always set and bit 61 never, and
+// interleaving puts both in keys.
+func fitPerm(codes []uint64) *perm {
+	step := max(1, len(codes)/(1<<16))
+	var ones [64]int
+	n := 0
+	for i := 0; i < len(codes); i += step {
+		for c := codes[i]; c != 0; c &= c - 1 {
+			ones[bits.TrailingZeros64(c)]++
+		}
+		n++
+	}
+	var e [64]float64
+	order := make([]int, 64)
+	for b := range e {
+		f := float64(ones[b]) / float64(max(n, 1))
+		e[b] = -math.Log2(f*f + (1-f)*(1-f))
+		order[b] = b
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(e[b], e[a]) })
+	var load [nTables]float64
+	var fill [nTables]uint
+	var to [64]int
+	for _, b := range order {
+		best := -1
+		for c := 0; c < nTables; c++ {
+			if fill[c] < chunkLen[c] && (best < 0 || load[c] < load[best]) {
+				best = c
+			}
+		}
+		to[b] = int(chunkLow[best] + chunkLen[best] - 1 - fill[best])
+		fill[best]++
+		load[best] += e[b]
+	}
+	return newPerm(&to)
 }
 
 // Config tunes the index.
@@ -75,27 +128,53 @@ type Config struct {
 	// TailSize is how many inserts are kept unsorted (scanned linearly)
 	// before they become a segment.
 	TailSize int
-	// MaxCandidates caps the codes verified per query; a query that hits it
-	// returns what it found so far with Stats.Capped set. Clustered hashes
-	// (every KTP card looks alike) can fill some buckets far beyond average.
+	// MaxCandidates is each query's work budget, in codes verified: every
+	// code compared costs 1 and every match found costs MatchCost more
+	// (its id lookup and the call to fn). A query that would exceed it
+	// stops and returns what it found, with Stats.Capped set; results stay
+	// complete up to Stats.ExactRadius. Clustered hashes (every KTP card
+	// looks alike) can fill some buckets far beyond average, and near a
+	// cluster most candidates are matches.
+	//
+	// Bucket probes are not charged: their number depends only on the
+	// radius and the number of segments (3 x sum of C(21, j) for j up to
+	// r/3 per segment: 696 at radius 8, 3,356 at 10), not on the data, so
+	// a query's time is bounded by its radius's probes plus the budget.
 	MaxCandidates int
 }
 
-// DefaultConfig: a 4096-entry tail, 1 million candidates.
-func DefaultConfig() Config { return Config{TailSize: 4096, MaxCandidates: 1 << 20} }
+// MatchCost is what a match found costs against Config.MaxCandidates, in
+// codes verified: a match has its code and id loaded from run 0 (cache
+// misses), is unpermuted and passed to fn, ~30 ns against ~2-3 ns for a
+// code compared in a bucket (profile of capped whole-card queries).
+const MatchCost = 16
+
+// DefaultConfig: a 4096-entry tail and a work budget of 12,288 codes
+// verified. At 10 million hashes (TestReport) that is what keeps a
+// radius-8 query on pHashes with the bit frequencies of real KTP
+// portraits within 50 us CPU at p99; it caps most such queries, which
+// stay complete to radius 5. Uniform hashes are not capped up to radius 8
+// (3,500 candidates) but are at radius 10 (16,000): raise it for an index
+// searched at radius 10, or accept ExactRadius 8 there.
+func DefaultConfig() Config { return Config{TailSize: 4096, MaxCandidates: 12288} }
 
 // Index maps 64-bit codes to uint32 ids. Several ids may share a code and
 // one id may be inserted with several codes; the index does not dedupe.
 type Index struct {
-	cfg       Config
+	cfg  Config
+	perm *perm // fitted to the data when the first segment is built
+	// fitted: perm is fixed (chosen, or set by a test); segments and
+	// tail are permuted with it
+	fitted    bool
 	segs      []*segment
 	tailCodes []uint64 // permuted
 	tailIDs   []uint32
 	n         int
 	masks     map[[2]int][]uint32
-	late      []uint64 // scratch: matches found through tables 1 and 2
+	late      []uint64 // scratch: matches found through tables 1 and 2 (fallback)
 	spans     []span   // scratch: non-empty buckets of one level's probes
 	hits      []uint32 // scratch: positions verify found
+	p0        []uint32 // scratch: run-0 positions of the matches of tables 1 and 2
 }
 
 // New returns an empty index.
@@ -106,24 +185,35 @@ func New(cfg Config) *Index {
 	if cfg.MaxCandidates <= 0 {
 		cfg.MaxCandidates = DefaultConfig().MaxCandidates
 	}
-	return &Index{cfg: cfg, masks: map[[2]int][]uint32{}}
+	return &Index{cfg: cfg, perm: interleave, masks: map[[2]int][]uint32{}}
 }
 
 // Build returns an index holding codes[i] with id ids[i] as one segment:
 // the fast path for rebuilding at start-up.
 func Build(cfg Config, codes []uint64, ids []uint32) *Index {
+	return build(cfg, codes, ids, nil)
+}
+
+// build is Build with permutation p, or one fitted to codes if p is nil.
+func build(cfg Config, codes []uint64, ids []uint32, p *perm) *Index {
 	x := New(cfg)
+	if p != nil {
+		x.perm, x.fitted = p, true
+	}
 	if len(codes) != len(ids) {
 		panic("mih: Build with len(codes) != len(ids)")
 	}
 	if len(codes) == 0 {
 		return x
 	}
-	p := make([]uint64, len(codes))
-	for i, c := range codes {
-		p[i] = permute(c)
+	if !x.fitted {
+		x.perm, x.fitted = fitPerm(codes), true
 	}
-	x.segs = []*segment{buildSegment(p, slices.Clone(ids))}
+	pc := make([]uint64, len(codes))
+	for i, c := range codes {
+		pc[i] = x.perm.permute(c)
+	}
+	x.segs = []*segment{buildSegment(pc, slices.Clone(ids))}
 	x.n = len(codes)
 	return x
 }
@@ -133,11 +223,21 @@ func (x *Index) Len() int { return x.n }
 
 // Insert adds code with id.
 func (x *Index) Insert(code uint64, id uint32) {
-	x.tailCodes = append(x.tailCodes, permute(code))
+	x.tailCodes = append(x.tailCodes, x.perm.permute(code))
 	x.tailIDs = append(x.tailIDs, id)
 	x.n++
 	if len(x.tailCodes) < x.cfg.TailSize {
 		return
+	}
+	if !x.fitted {
+		// The first segment: fit the permutation to the codes so far.
+		for i, c := range x.tailCodes {
+			x.tailCodes[i] = x.perm.unpermute(c)
+		}
+		x.perm, x.fitted = fitPerm(x.tailCodes), true
+		for i, c := range x.tailCodes {
+			x.tailCodes[i] = x.perm.permute(c)
+		}
 	}
 	x.segs = append(x.segs, buildSegment(x.tailCodes, x.tailIDs))
 	x.tailCodes, x.tailIDs = nil, nil
@@ -156,9 +256,17 @@ func (x *Index) Insert(code uint64, id uint32) {
 
 // Stats describes the work one query did.
 type Stats struct {
-	Probes     int  // buckets looked up
-	Candidates int  // codes compared
-	Capped     bool // MaxCandidates reached: results may be incomplete
+	Probes     int // buckets looked up
+	Candidates int // codes compared
+	Matches    int // (code, id) pairs found within r (passed to fn)
+	// Work is what MaxCandidates bounds: the codes verified in the
+	// segments plus MatchCost per match found there (the unsorted tail is
+	// not charged).
+	Work   int
+	Capped bool // MaxCandidates reached: results may be incomplete
+	// Skipped counts the codes in buckets the query probed but, capped,
+	// did not verify (buckets it never probed are not counted).
+	Skipped int
 	// ExactRadius is the radius up to which the results are complete: r
 	// unless Capped. Buckets are probed nearest first (every table's
 	// exact-key bucket, then every table's 1-bit neighbours, ...), so a
@@ -175,11 +283,14 @@ func (x *Index) Search(q uint64, r int, fn func(code uint64, id uint32, dist int
 	if r < 0 {
 		return st
 	}
-	pq := permute(q)
+	pq := x.perm.permute(q)
+	// The tail (at most TailSize codes) is scanned in full, outside the
+	// budget: like the probes, its cost does not depend on the data.
 	for i, c := range x.tailCodes {
 		st.Candidates++
 		if d := bits.OnesCount64(c ^ pq); d <= r {
-			if !fn(unpermute(c), x.tailIDs[i], d) {
+			st.Matches++
+			if !fn(x.perm.unpermute(c), x.tailIDs[i], d) {
 				return st
 			}
 		}
@@ -203,7 +314,7 @@ func (x *Index) Search(q uint64, r int, fn func(code uint64, id uint32, dist int
 
 // MemoryBytes is the memory held by the index's arrays.
 func (x *Index) MemoryBytes() int {
-	n := cap(x.tailCodes)*8 + cap(x.tailIDs)*4
+	n := cap(x.tailCodes)*8 + cap(x.tailIDs)*4 + int(unsafe.Sizeof(*x.perm))
 	for _, s := range x.segs {
 		n += s.bytes()
 	}
@@ -217,6 +328,13 @@ type segment struct {
 	// codes holds nTables runs of n permuted codes, run t bucket-sorted by
 	// table t's key; off[t] indexes codes directly (run t starts at t*n),
 	// so that one kernel verifies any table's buckets.
+	//
+	// In runs 1 and 2 a code's key bits are implied by its bucket, so
+	// they hold instead the position of the same (code, id) in its run-0
+	// bucket, where its id is: a match found through tables 1 and 2 gets
+	// its id with one load. A run-0 bucket of 2^kb-1 or more codes (too
+	// big for kb bits) is marked noPos, and its matches fall back to a
+	// binary search (run 0 is sorted by code).
 	codes []uint64
 	ids   []uint32 // in run 0's order
 }
@@ -229,9 +347,18 @@ func (s *segment) bytes() int {
 	return n
 }
 
+// shift is where table t's key starts in a permuted code.
+func (s *segment) shift(t int) uint { return chunkLow[t] + chunkLen[t] - s.kb }
+
 func (s *segment) key(t int, c uint64) uint32 {
-	return uint32(c>>(chunkLow[t]+chunkLen[t]-s.kb)) & (1<<s.kb - 1)
+	return uint32(c>>s.shift(t)) & (1<<s.kb - 1)
 }
+
+// keyMask: the bits of table t's key.
+func (s *segment) keyMask(t int) uint64 { return (1<<s.kb - 1) << s.shift(t) }
+
+// noPos marks a slot of runs 1 and 2 whose run-0 bucket is too big.
+func (s *segment) noPos() uint32 { return 1<<s.kb - 1 }
 
 func buildSegment(codes []uint64, ids []uint32) *segment {
 	n := len(codes)
@@ -242,6 +369,7 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 	s.codes = make([]uint64, nTables*n)
 	adviseHuge(unsafe.Pointer(&s.codes[0]), uintptr(len(s.codes))*8)
 	order := make([]uint32, n) // reused: permutation for table t
+	rel := make([]uint32, n)   // input i's position in its run-0 bucket, or noPos
 	for t := 0; t < nTables; t++ {
 		off := make([]uint32, nb+1)
 		adviseHuge(unsafe.Pointer(&off[0]), uintptr(len(off))*4)
@@ -258,24 +386,35 @@ func buildSegment(codes []uint64, ids []uint32) *segment {
 			order[pos[k]-uint32(t*n)] = uint32(i)
 			pos[k]++
 		}
+		s.off[t] = off
 		out := s.codes[t*n : (t+1)*n]
+		if t > 0 {
+			km, sh := s.keyMask(t), s.shift(t)
+			for j, i := range order {
+				out[j] = codes[i]&^km | uint64(rel[i])<<sh
+			}
+			continue
+		}
+		// Run 0 is sorted by code within each bucket (so by code: the
+		// key is the code's top bits), for the noPos fallback.
+		slices.SortFunc(order, func(a, b uint32) int {
+			return cmp.Compare(codes[a], codes[b])
+		})
+		s.ids = make([]uint32, n)
 		for j, i := range order {
 			out[j] = codes[i]
+			s.ids[j] = ids[i]
 		}
-		if t == 0 {
-			// Run 0 is sorted by code within each bucket (so by code:
-			// the key is the code's top bits), so that a match found
-			// through tables 1 and 2 finds its ids by binary search.
-			slices.SortFunc(order, func(a, b uint32) int {
-				return cmp.Compare(codes[a], codes[b])
-			})
-			s.ids = make([]uint32, n)
-			for j, i := range order {
-				out[j] = codes[i]
-				s.ids[j] = ids[i]
+		for k := 0; k < nb; k++ {
+			lo, hi := off[k], off[k+1]
+			for j := lo; j < hi; j++ {
+				if hi-lo >= s.noPos() {
+					rel[order[j]] = s.noPos()
+				} else {
+					rel[order[j]] = j - lo
+				}
 			}
 		}
-		s.off[t] = off
 	}
 	return s
 }
@@ -297,114 +436,275 @@ func radii(r int) [nTables]int {
 
 // searchLevel probes, in segment s, every table's buckets whose key is at
 // distance lvl from q's. It reports false when fn stopped the search or
-// the candidate cap was reached.
+// the work budget ran out.
 func (x *Index) searchLevel(s *segment, pq uint64, r, lvl int, rad *[nTables]int, st *Stats, fn func(uint64, uint32, int) bool) bool {
 	var qk [nTables]uint32
 	for t := 0; t < nTables; t++ {
 		qk[t] = s.key(t, pq)
 	}
 	// Gather every bucket's bounds first (independent loads whose misses
-	// overlap), nearest table first, up to the candidate cap.
+	// overlap), nearest table first, up to the budget; table t's spans
+	// end at end[t] and hold cand[t] codes.
 	spans := x.spans[:0]
-	ok := true
-	room := x.cfg.MaxCandidates - st.Candidates
-gather:
+	var end, cand [nTables]int
+	room := x.cfg.MaxCandidates - st.Work
+	capped := false
 	for t := 0; t < nTables; t++ {
-		if rad[t] < lvl {
-			continue
-		}
-		off := s.off[t]
-		masks := x.maskList(s.kb, lvl)
-		st.Probes += len(masks)
-		for _, m := range masks {
-			k := qk[t] ^ m
-			lo, hi := off[k], off[k+1]
-			if lo == hi {
-				continue
-			}
-			if int(hi-lo) > room {
-				st.Capped = true
-				ok = false
-				break gather
-			}
-			room -= int(hi - lo)
-			spans = append(spans, span{lo, hi})
-		}
-	}
-	x.spans = spans
-	st.Candidates = x.cfg.MaxCandidates - room
-	n := uint32(s.n)
-	for len(spans) > 0 {
-		done, nh := verify(s.codes, spans, pq, r, x.hits[:cap(x.hits)])
-		for _, p := range x.hits[:nh] {
-			c := s.codes[p]
-			d := bits.OnesCount64(c ^ pq)
-			t := int(p / n)
-			// Report each code once: from the first (level, table) in
-			// probe order that finds it.
-			first := true
-			for u := 0; u < nTables; u++ {
-				if u == t {
+		if rad[t] >= lvl && !capped {
+			off := s.off[t]
+			masks := x.maskList(s.kb, lvl)
+			left := room
+			for i, m := range masks {
+				k := qk[t] ^ m
+				lo, hi := off[k], off[k+1]
+				if lo == hi {
 					continue
 				}
-				du := bits.OnesCount32(s.key(u, c) ^ qk[u])
-				if du <= rad[u] && (du < lvl || du == lvl && u < t) {
-					first = false
+				if int(hi-lo) > left {
+					// Verify what fits of this bucket; the rest of it
+					// counts as skipped, the buckets not probed do not.
+					capped = true
+					st.Skipped += int(hi-lo) - max(left, 0)
+					if left > 0 {
+						spans = append(spans, span{lo, lo + uint32(left)})
+						left = 0
+					}
+					st.Probes -= len(masks) - i - 1
 					break
 				}
+				left -= int(hi - lo)
+				spans = append(spans, span{lo, hi})
 			}
-			if !first {
-				continue
+			st.Probes += len(masks)
+			cand[t] = room - left
+			room = left
+		}
+		end[t] = len(spans)
+	}
+	x.spans = spans
+	// Verify table by table (in runs 1 and 2 the key bits are masked
+	// out: they hold positions, and their distance is lvl).
+	from := 0
+	for t := 0; t < nTables; t++ {
+		if from == end[t] {
+			continue
+		}
+		ok, more := x.verifyTable(s, t, spans[from:end[t]], cand[t], pq, &qk, r, lvl, rad, st, fn)
+		if !ok {
+			return false
+		}
+		if !more {
+			for _, sp := range spans[end[t]:] {
+				st.Skipped += int(sp.hi - sp.lo)
 			}
-			if t == 0 {
-				if !fn(unpermute(c), s.ids[p], d) {
-					return false
-				}
-				continue
+			st.Capped = true
+			return false
+		}
+		from = end[t]
+	}
+	if capped {
+		st.Capped = true
+		return false
+	}
+	return true
+}
+
+// verifyTable verifies spans (buckets of table t holding cand codes) and
+// reports their matches that no earlier (level, table) in probe order
+// finds. ok is false when fn stopped the search; more is false when the
+// budget ran out (what was left is added to st.Skipped).
+func (x *Index) verifyTable(s *segment, t int, spans []span, cand int, pq uint64, qk *[nTables]uint32, r, lvl int, rad *[nTables]int, st *Stats, fn func(uint64, uint32, int) bool) (ok, more bool) {
+	ok, more = x.verifySpans(s, t, spans, cand, pq, qk, r, lvl, rad, st, fn)
+	if !ok {
+		x.late = x.late[:0]
+		return false, more
+	}
+	return x.reportLate(s, pq, st, fn), more
+}
+
+// reportLate reports the matches of noPos slots of one (level, table)
+// that verifySpans collected: one code may occur there several times
+// (several ids, or one bucket verified in parts); each code's ids are
+// reported once, from run 0, found by binary search. Their MatchCost was
+// charged when collected.
+func (x *Index) reportLate(s *segment, pq uint64, st *Stats, fn func(uint64, uint32, int) bool) bool {
+	if len(x.late) == 0 {
+		return true
+	}
+	slices.Sort(x.late)
+	late := slices.Compact(x.late)
+	x.late = x.late[:0]
+	off0 := s.off[0]
+	for _, c := range late {
+		k0 := s.key(0, c)
+		lo, hi := off0[k0], off0[k0+1]
+		run := s.codes[lo:hi]
+		i, _ := slices.BinarySearch(run, c)
+		for ; i < len(run) && run[i] == c; i++ {
+			st.Matches++
+			if !fn(x.perm.unpermute(c), s.ids[int(lo)+i], bits.OnesCount64(c^pq)) {
+				return false
 			}
-			x.late = append(x.late, c)
+		}
+	}
+	return true
+}
+
+// verifySpans is verifyTable without the noPos matches.
+func (x *Index) verifySpans(s *segment, t int, spans []span, cand int, pq uint64, qk *[nTables]uint32, r, lvl int, rad *[nTables]int, st *Stats, fn func(uint64, uint32, int) bool) (ok, more bool) {
+	budget := x.cfg.MaxCandidates
+	mask, rv := ^uint64(0), r
+	if t > 0 {
+		mask, rv = ^s.keyMask(t), r-lvl
+	}
+	if len(x.hits) == 0 {
+		x.hits = make([]uint32, 4096)
+	}
+	skip := func() {
+		for _, sp := range spans {
+			st.Skipped += int(sp.hi - sp.lo)
+		}
+	}
+	for len(spans) > 0 {
+		// Matches cost MatchCost each: verify's output is sized to what
+		// the budget can still report, so that near a dense cluster (most
+		// candidates match) it stops early. It stops before a bucket that
+		// might not fit, so a sparse one verifies every bucket at once.
+		room := budget - st.Work
+		if room <= 0 {
+			skip()
+			return true, false
+		}
+		out := x.hits[:min(len(x.hits), max(room/(MatchCost+1), 256))]
+		done, nh := verify(s.codes, spans, pq, mask, rv, out)
+		switch {
+		case done == len(spans):
+			st.Candidates += cand
+			st.Work += cand
+		case done == 0:
+			// The first bucket is bigger than out: verify part of it.
+			sp := span{spans[0].lo, spans[0].lo + uint32(len(out))}
+			_, nh = verify(s.codes, []span{sp}, pq, mask, rv, out)
+			spans[0].lo = sp.hi
+			cand -= len(out)
+			st.Candidates += len(out)
+			st.Work += len(out)
+			if !x.report(s, t, []span{sp}, nh, pq, qk, lvl, rad, st, fn) {
+				return false, true
+			}
+			if st.Work > budget {
+				skip()
+				return true, false
+			}
+			continue
+		default:
+			for _, sp := range spans[:done] {
+				cand -= int(sp.hi - sp.lo)
+				st.Candidates += int(sp.hi - sp.lo)
+				st.Work += int(sp.hi - sp.lo)
+			}
+		}
+		if !x.report(s, t, spans[:done], nh, pq, qk, lvl, rad, st, fn) {
+			return false, true
 		}
 		spans = spans[done:]
-		if done == 0 && len(spans) > 0 {
-			x.hits = make([]uint32, max(2*cap(x.hits), int(spans[0].hi-spans[0].lo), 256))
+		if st.Work > budget && len(spans) > 0 {
+			skip()
+			return true, false
 		}
 	}
-	// Codes found through tables 1 and 2: one code may occur several
-	// times there (several ids); report each code's ids once, from
-	// table 0, where the ids are stored.
-	if len(x.late) > 0 {
-		slices.Sort(x.late)
-		late := slices.Compact(x.late)
-		x.late = x.late[:0]
-		for _, c := range late {
-			k0 := s.key(0, c)
-			lo, hi := s.off[0][k0], s.off[0][k0+1]
-			run := s.codes[lo:hi]
-			i, _ := slices.BinarySearch(run, c)
-			for ; i < len(run) && run[i] == c; i++ {
-				if !fn(unpermute(c), s.ids[int(lo)+i], bits.OnesCount64(c^pq)) {
-					return false
-				}
+	return true, true
+}
+
+// report passes to fn the first nh of x.hits (positions in spans, in
+// order), except codes an earlier (level, table) in probe order finds.
+func (x *Index) report(s *segment, t int, spans []span, nh int, pq uint64, qk *[nTables]uint32, lvl int, rad *[nTables]int, st *Stats, fn func(uint64, uint32, int) bool) bool {
+	if nh == 0 {
+		return true
+	}
+	hits := x.hits[:nh]
+	// first keeps the codes reported from here: from the first (level,
+	// table) in probe order that finds them. Table u finds c first iff its
+	// key distance du <= rad[u] and du < lvl (or du == lvl and u < t),
+	// that is du < lim(u). (In runs 1 and 2 only table t's key bits are
+	// replaced.)
+	lim := func(u int) int {
+		l := lvl
+		if u < t {
+			l++
+		}
+		return min(rad[u]+1, l)
+	}
+	u1, u2 := (t+1)%nTables, (t+2)%nTables
+	sh1, sh2, l1, l2 := s.shift(u1), s.shift(u2), lim(u1), lim(u2)
+	q1, q2, km := qk[u1], qk[u2], uint64(1)<<s.kb-1
+	first := func(c uint64) bool {
+		return bits.OnesCount32(uint32(c>>sh1&km)^q1) >= l1 && bits.OnesCount32(uint32(c>>sh2&km)^q2) >= l2
+	}
+	if t == 0 {
+		for _, p := range hits {
+			c := s.codes[p]
+			if !first(c) {
+				continue
+			}
+			st.Matches++
+			st.Work += MatchCost
+			if !fn(x.perm.unpermute(c), s.ids[p], bits.OnesCount64(c^pq)) {
+				return false
 			}
 		}
+		return true
 	}
-	return ok
+	// Runs 1 and 2: each hit's run-0 position first (independent loads
+	// of off[0] that overlap), then its code and id there.
+	sh, noPos, off0 := s.shift(t), s.noPos(), s.off[0]
+	p0 := x.p0[:0]
+	si, sk := -1, uint32(0) // span of the last noPos hit, and its key
+	for _, p := range hits {
+		slot := s.codes[p]
+		if !first(slot) {
+			continue
+		}
+		if rel := uint32(slot>>sh) & noPos; rel != noPos {
+			p0 = append(p0, off0[s.key(0, slot)]+rel)
+			continue
+		}
+		// noPos: the code's key is its bucket's, found from the span.
+		if si < 0 || p >= spans[si].hi || p < spans[si].lo {
+			for si++; p >= spans[si].hi || p < spans[si].lo; si++ {
+			}
+			off := s.off[t]
+			sk = uint32(sort.Search(len(off)-1, func(k int) bool { return off[k+1] > spans[si].lo }))
+		}
+		x.late = append(x.late, slot&^s.keyMask(t)|uint64(sk)<<sh) // reported by reportLate
+		st.Work += MatchCost
+	}
+	x.p0 = p0
+	for _, i := range p0 {
+		c := s.codes[i]
+		st.Matches++
+		st.Work += MatchCost
+		if !fn(x.perm.unpermute(c), s.ids[i], bits.OnesCount64(c^pq)) {
+			return false
+		}
+	}
+	return true
 }
 
 // span is a bucket: codes[lo:hi] of a segment.
 type span struct{ lo, hi uint32 }
 
 // verifyGo is verify without assembly: it writes to out the position of
-// every code in spans within r of q, span by span, and stops before a
-// span that might not fit in out. It returns the spans done and the
-// positions written.
-func verifyGo(codes []uint64, spans []span, q uint64, r int, out []uint32) (done, n int) {
+// every code in spans with popcount((code^q)&mask) <= r, span by span, and
+// stops before a span that might not fit in out. It returns the spans
+// done and the positions written.
+func verifyGo(codes []uint64, spans []span, q, mask uint64, r int, out []uint32) (done, n int) {
 	for i, sp := range spans {
 		if int(sp.hi-sp.lo) > len(out)-n {
 			return i, n
 		}
 		for j, c := range codes[sp.lo:sp.hi] {
-			if bits.OnesCount64(c^q) <= r {
+			if bits.OnesCount64((c^q)&mask) <= r {
 				out[n] = sp.lo + uint32(j)
 				n++
 			}

@@ -11,16 +11,18 @@ DATA laneMask<>+8(SB)/8, $0x00000000000000ff
 GLOBL laneMask<>(SB), RODATA|NOPTR, $16
 
 #define PFDIST 16
+#define PFCODES 128
 
-// func verifyAVX512(codes *uint64, spans []span, q uint64, r int, out []uint32) (done, n int)
-TEXT ·verifyAVX512(SB), NOSPLIT, $0-88
+// func verifyAVX512(codes *uint64, spans []span, q, mask uint64, r int, out []uint32) (done, n int)
+TEXT ·verifyAVX512(SB), NOSPLIT, $0-96
 	MOVQ codes+0(FP), SI
 	MOVQ spans_base+8(FP), DI
 	MOVQ spans_len+16(FP), CX
 	VPBROADCASTQ q+32(FP), Z1
-	VPBROADCASTQ r+40(FP), Z2
-	MOVQ out_base+48(FP), R8
-	MOVQ out_len+56(FP), R9
+	VPBROADCASTQ mask+40(FP), Z7
+	VPBROADCASTQ r+48(FP), Z2
+	MOVQ out_base+56(FP), R8
+	MOVQ out_len+64(FP), R9
 	VBROADCASTI32X4 popLUT<>(SB), Z3
 	MOVQ $0x0f0f0f0f0f0f0f0f, AX
 	VPBROADCASTQ AX, Z4
@@ -37,9 +39,16 @@ pro:
 	CMPQ AX, $PFDIST
 	JAE loop
 	MOVL 0(DI)(AX*8), DX
+	MOVL 4(DI)(AX*8), R14
+	LEAQ PFCODES(DX), R12
+	CMPQ R12, R14
+	CMOVQLT R12, R14
+pro1:
 	PREFETCHT0 (SI)(DX*8)
-	MOVL 4(DI)(AX*8), DX
-	PREFETCHT0 -8(SI)(DX*8)
+	ADDQ $8, DX
+	CMPQ DX, R14
+	JB pro1
+	PREFETCHT0 -8(SI)(R14*8)
 	INCQ AX
 	JMP pro
 
@@ -55,13 +64,22 @@ loop:
 	CMPQ AX, DX
 	JA done                      // this span's hits might not fit in out
 
+	// prefetch span BX+PFDIST: every line, up to PFCODES codes (the
+	// hardware prefetcher follows longer runs)
 	LEAQ PFDIST(BX), AX
 	CMPQ AX, CX
 	JAE inner
 	MOVL 0(DI)(AX*8), DX
+	MOVL 4(DI)(AX*8), R14
+	LEAQ PFCODES(DX), AX
+	CMPQ AX, R14
+	CMOVQLT AX, R14
+pf:
 	PREFETCHT0 (SI)(DX*8)
-	MOVL 4(DI)(AX*8), DX
-	PREFETCHT0 -8(SI)(DX*8)
+	ADDQ $8, DX
+	CMPQ DX, R14
+	JB pf
+	PREFETCHT0 -8(SI)(R14*8)
 
 inner:
 	MOVQ R12, AX
@@ -74,6 +92,7 @@ partial:
 	KMOVB DX, K1
 	VMOVDQU64.Z (SI)(R11*8), K1, Z0
 	VPXORQ Z1, Z0, Z0
+	VPANDQ Z7, Z0, Z0
 	VPSRLQ $4, Z0, Z6
 	VPANDQ Z4, Z0, Z0
 	VPANDQ Z4, Z6, Z6
@@ -104,6 +123,6 @@ hits:
 
 done:
 	VZEROUPPER
-	MOVQ BX, done+72(FP)
-	MOVQ R10, n+80(FP)
+	MOVQ BX, done+80(FP)
+	MOVQ R10, n+88(FP)
 	RET

@@ -2,6 +2,8 @@
 
 package mih
 
-func verify(codes []uint64, spans []span, q uint64, r int, out []uint32) (done, n int) {
-	return verifyGo(codes, spans, q, r, out)
+const hasAVX512 = false
+
+func verify(codes []uint64, spans []span, q, mask uint64, r int, out []uint32) (done, n int) {
+	return verifyGo(codes, spans, q, mask, r, out)
 }
