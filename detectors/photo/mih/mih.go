@@ -145,9 +145,10 @@ type Config struct {
 
 // MatchCost is what a match found costs against Config.MaxCandidates, in
 // codes verified: a match has its code and id loaded from run 0 (cache
-// misses), is unpermuted and passed to fn, ~30 ns against ~2-3 ns for a
-// code compared in a bucket (profile of capped whole-card queries).
-const MatchCost = 16
+// misses at 10 million hashes), is unpermuted and passed to fn, ~80-100 ns
+// against ~3 ns for a code compared in a bucket (TestReport, capped
+// whole-card queries: ~1,000 matches each).
+const MatchCost = 32
 
 // DefaultConfig: a 4096-entry tail and a work budget of 12,288 codes
 // verified. At 10 million hashes (TestReport) that is what keeps a
@@ -575,7 +576,7 @@ func (x *Index) verifySpans(s *segment, t int, spans []span, cand int, pq uint64
 			skip()
 			return true, false
 		}
-		out := x.hits[:min(len(x.hits), max(room/(MatchCost+1), 256))]
+		out := x.hits[:min(len(x.hits), max(room/(MatchCost+1), 64))]
 		done, nh := verify(s.codes, spans, pq, mask, rv, out)
 		switch {
 		case done == len(spans):

@@ -329,7 +329,7 @@ func TestCappedSubset(t *testing.T) {
 					if len(got) != st.Matches {
 						t.Fatalf("%d results, Stats.Matches %d", len(got), st.Matches)
 					}
-					if st.Work > budget+MatchCost*256+len(x.tailCodes)*(MatchCost+1) {
+					if st.Work > budget+MatchCost*64+len(x.tailCodes)*(MatchCost+1) {
 						t.Fatalf("budget %d: stats %+v", budget, st)
 					}
 					if !st.Capped {
