@@ -38,6 +38,10 @@ func TestConfigFiles(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	tuned, _ := loadConfig(t, "testdata/config/tuned.good.yaml")
+	if tuned.Index.MaxCandidates != 20000 || tuned.Index.TailSize != 2048 || tuned.Thresholds["ktp"].ROIColour != 0.97 {
+		t.Errorf("tuned.good.yaml: index %+v, ktp %+v", tuned.Index, tuned.Thresholds["ktp"])
+	}
 	for file, want := range map[string][]string{
 		"every-problem.bad.yaml": {"max_bytes", "root", "concurrency", "threshold ktp", "roi ktp", "min_side",
 			`allow_list entry "nothex"`, "allow_radius", "observe_timeout"},

@@ -99,7 +99,12 @@ func DefaultConfig() Config {
 	return Config{
 		Hash:  imghash.DefaultConfig(),
 		Fetch: fetch.DefaultConfig(),
-		Index: mih.DefaultConfig(),
+		// The index's own budget (10,240) is sized for radius-8 queries;
+		// selfies are searched at radius 10, where uniform hashes at 10
+		// million need ~16,000 candidates (mih TestReport), so a budget of
+		// 32,768 keeps those queries complete; a query capped in a dense
+		// cluster is counted as index_capped.
+		Index: mih.Config{TailSize: mih.DefaultConfig().TailSize, MaxCandidates: 1 << 15},
 		Thresholds: map[string]Threshold{
 			"ktp":    {PHash: 10, DHash: 12, ROI: 6, ROIDHash: 6, ROISum: 9, ROIColour: 0.95},
 			"selfie": {PHash: 10, DHash: 14},

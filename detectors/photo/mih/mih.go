@@ -127,7 +127,7 @@ func fitPerm(codes []uint64) *perm {
 type Config struct {
 	// TailSize is how many inserts are kept unsorted (scanned linearly)
 	// before they become a segment.
-	TailSize int
+	TailSize int `yaml:"tail_size"`
 	// MaxCandidates is each query's work budget, in codes verified: every
 	// code compared costs 1 and every match found costs MatchCost more
 	// (its id lookup and the call to fn). A query that would exceed it
@@ -140,7 +140,7 @@ type Config struct {
 	// radius and the number of segments (3 x sum of C(21, j) for j up to
 	// r/3 per segment: 696 at radius 8, 3,356 at 10), not on the data, so
 	// a query's time is bounded by its radius's probes plus the budget.
-	MaxCandidates int
+	MaxCandidates int `yaml:"max_candidates"`
 }
 
 // MatchCost is what a match found costs against Config.MaxCandidates, in
