@@ -185,22 +185,29 @@ func TestCapAndStop(t *testing.T) {
 	}
 }
 
+// oneHotBucket: 6,000 codes, 5,000 of which share chunk 0 (one run-0
+// bucket of 5,000) and are near each other in the other chunks too, so that
+// tables 1 and 2 find them.
+func oneHotBucket(rng *rand.Rand) []uint64 {
+	top := rng.Uint64() &^ (1<<43 - 1)
+	var codes []uint64
+	for i := 0; i < 6000; i++ {
+		c := rng.Uint64()
+		if i%6 != 0 {
+			c = unpermute(top | permute(c)&(1<<43-1)&^(0x3ffff<<22|0x3ffff<<1))
+		}
+		codes = append(codes, c)
+	}
+	return codes
+}
+
 // TestNoPosFallback: a run-0 bucket too big for positions in the key bits
 // of runs 1 and 2 (noPos) still gives the scan's results, with duplicates.
 func TestNoPosFallback(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	// 6,300 codes, kb 12: 5,000 share chunk 0 (one run-0 bucket of 5,000+
 	// > 2^12-1), the rest random; 300 duplicated under new ids.
-	top := rng.Uint64() &^ (1<<43 - 1)
-	var codes []uint64
-	for i := 0; i < 6000; i++ {
-		c := rng.Uint64()
-		if i%6 != 0 {
-			// near each other too, so that tables 1 and 2 find them
-			c = unpermute(top | permute(c)&(1<<43-1)&^(0x3ffff<<22|0x3ffff<<1))
-		}
-		codes = append(codes, c)
-	}
+	codes := oneHotBucket(rng)
 	codes = append(codes, codes[:300]...)
 	ids := make([]uint32, len(codes))
 	for i := range ids {
@@ -251,15 +258,7 @@ func TestNoPosFallback(t *testing.T) {
 // (tail, table 0, tables 1 and 2, noPos fallback).
 func TestStop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	top := rng.Uint64() &^ (1<<43 - 1)
-	var codes []uint64
-	for i := 0; i < 6000; i++ {
-		c := rng.Uint64()
-		if i%6 != 0 {
-			c = unpermute(top | permute(c)&(1<<43-1)&^(0x3ffff<<22|0x3ffff<<1))
-		}
-		codes = append(codes, c)
-	}
+	codes := oneHotBucket(rng)
 	codes = append(codes, clusteredCodes(rng, 4000, 4)...) // found through tables 1 and 2
 	codes = append(codes, codes[:300]...)
 	ids := make([]uint32, len(codes))
