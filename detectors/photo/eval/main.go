@@ -374,7 +374,7 @@ func sweepKTP(w io.Writer, cfg photo.Config, items []*item) {
 	colourSims := func(ps []pair) []float64 {
 		var v []float64
 		for _, p := range ps {
-			if p.m.PHash <= 12 && cfg.Thresholds["ktp"].Accept(photo.Distances{PHash: p.m.PHash, DHash: p.m.DHash, ROI: p.m.ROI, ROIDHash: p.m.ROIDHash, Colour: 1}) {
+			if cfg.Thresholds["ktp"].Accept(photo.Distances{PHash: p.m.PHash, DHash: p.m.DHash, ROI: p.m.ROI, ROIDHash: p.m.ROIDHash, Colour: 1}) {
 				v = append(v, p.m.Colour)
 			}
 		}

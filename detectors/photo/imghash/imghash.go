@@ -217,7 +217,7 @@ func hashWith(cfg Config, data []byte, decode func([]byte, string, int64) decode
 		if full.err != nil {
 			return h, full.err
 		}
-		if err := roiHashes(&h, full.img, full.chroma, *cfg.ROI); err != nil {
+		if err := roiHashes(&h, full.img, chromaOf(full.img), *cfg.ROI); err != nil {
 			return h, err
 		}
 	}
@@ -240,7 +240,7 @@ func checkSize(cfg Config, w, h int) error {
 
 type decoded struct {
 	img    image.Image
-	chroma chromaPlanes // none for a grey image
+	chroma chromaPlanes // the DC path's chroma planes; a full decode's are derived only when a ROI needs them
 	path   string
 	err    error
 }
@@ -299,13 +299,13 @@ func decodeSync(data []byte, format string, maxPixels int64) decoded {
 			}
 			return decoded{err: classify(err, "jpeg")}
 		}
-		return decoded{img: img, chroma: chromaOf(img), path: "full"}
+		return decoded{img: img, path: "full"}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return decoded{err: classify(err, format)}
 	}
-	return decoded{img: img, chroma: chromaOf(img), path: "full"}
+	return decoded{img: img, path: "full"}
 }
 
 func classify(err error, what string) error {
@@ -326,6 +326,9 @@ func classify(err error, what string) error {
 }
 
 func hashGrey(h *Hashes, img image.Image, chroma chromaPlanes, roi *Rect) error {
+	if roi != nil && chroma.cb == nil {
+		chroma = chromaOf(img) // a full decode (or a grey DC plane: none)
+	}
 	img = shrink(img)
 	h.StdDev = stdDev(img)
 	p, err := goimagehash.PerceptionHash(img)
@@ -348,7 +351,7 @@ func decodeFull(data []byte, format string, _ int64) decoded {
 	if err != nil {
 		return decoded{err: classify(err, format)}
 	}
-	return decoded{img: img, chroma: chromaOf(img), path: "full"}
+	return decoded{img: img, path: "full"}
 }
 
 func roiHashes(h *Hashes, img image.Image, chroma chromaPlanes, roi Rect) error {
