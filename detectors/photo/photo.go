@@ -99,7 +99,7 @@ func DefaultConfig() Config {
 	return Config{
 		Hash:  imghash.DefaultConfig(),
 		Fetch: fetch.DefaultConfig(),
-		// The index's own budget (10,240) is sized for radius-8 queries;
+		// The index's own budget (8,192) is sized for radius-8 queries;
 		// selfies are searched at radius 10, where uniform hashes at 10
 		// million need ~16,000 candidates (mih TestReport), so a budget of
 		// 32,768 keeps those queries complete; a query capped in a dense

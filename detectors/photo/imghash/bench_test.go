@@ -35,14 +35,18 @@ func benchJPEG(w, h int) []byte {
 
 // BenchmarkHash runs the naive path (image/jpeg full decode, goimagehash
 // PerceptionHash on the full image), the fast path like for like (DC-only
-// decode, pHash) and the whole fast path (Hash: limits, SHA-256, DC-only
-// decode, pHash and dHash) side by side. cpu-ms/op is process CPU time
+// decode, pHash), the whole fast path (Hash: limits, SHA-256, DC-only
+// decode, pHash and dHash) and what a KTP card costs (fast-all with the
+// portrait region: its pHash, dHash and colour layout at 27 shifts and
+// scales) side by side. cpu-ms/op is process CPU time
 // per image, which a shared, loaded machine does not inflate the way it
 // inflates ns/op.
 //
 //	go test ./detectors/photo/imghash -run XXX -bench Hash -benchtime 2s
 func BenchmarkHash(b *testing.B) {
 	cfg := DefaultConfig()
+	card := cfg
+	card.ROI = &Rect{X0: 0.71, Y0: 0.24, X1: 0.94, Y1: 0.72} // the detector's "ktp" region
 	for _, s := range sizes {
 		data := benchJPEG(s.w, s.h)
 		name := fmt.Sprintf("%dx%d", s.w, s.h)
@@ -77,6 +81,20 @@ func BenchmarkHash(b *testing.B) {
 			for b.Loop() {
 				if _, err := Hash(cfg, data); err != nil {
 					b.Fatal(err)
+				}
+			}
+			report(b, c0)
+		})
+		b.Run("fast-card/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			c0 := processCPU()
+			for b.Loop() {
+				h, err := Hash(card, data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !h.HasROI || len(h.ROIShifts) != 26 {
+					b.Fatalf("portrait region not hashed: HasROI %v, %d shifted variants (want 26)", h.HasROI, len(h.ROIShifts))
 				}
 			}
 			report(b, c0)

@@ -150,17 +150,19 @@ type Config struct {
 // whole-card queries: ~1,000 matches each).
 const MatchCost = 32
 
-// DefaultConfig: a 4096-entry tail and a work budget of 10,240 codes
-// verified. At 10 million hashes (TestReport, and a sweep of budgets run
-// alongside uncapped uniform hashes on the same loaded machine) that keeps
-// a radius-8 query on pHashes with the bit frequencies of real KTP
-// portraits at or below the p99 CPU of an uncapped radius-8 query on
-// uniform hashes (~50 us quiet); it caps three in four such queries,
-// which stay complete to radius 5 and miss ~17 % of the neighbours at 6-8.
-// Uniform hashes are not capped up to radius 8 (3,500 candidates) but are
-// at radius 10 (16,000; complete to 8): raise it for an index searched at
-// radius 10 if its latency allows.
-func DefaultConfig() Config { return Config{TailSize: 4096, MaxCandidates: 10240} }
+// DefaultConfig: a 4096-entry tail and a work budget of 8,192 codes
+// verified. At 10 million hashes (TestReport, with budgets of 8,192, 9,216
+// and 10,240 run alongside uncapped uniform hashes on the same quiet
+// machine) 8,192 is the largest that keeps a radius-8 query on pHashes
+// with the bit frequencies of real KTP portraits near the p99 of an
+// uncapped radius-8 query on uniform hashes (p99 wall 47.6-49.8 us against
+// 44.6-46.8; 10,240 gave 51-60). It caps most such queries (1,712 of
+// 2,000), which stay complete to radius 5 and miss about a fifth of the
+// neighbours at 6-8. Uniform hashes are not capped up to radius 8 (3,500
+// candidates) but are at radius 10 (16,000; complete to 8): raise it for
+// an index searched at radius 10 if its latency allows (the photo
+// detector uses 32,768).
+func DefaultConfig() Config { return Config{TailSize: 4096, MaxCandidates: 8192} }
 
 // Index maps 64-bit codes to uint32 ids. Several ids may share a code and
 // one id may be inserted with several codes; the index does not dedupe.

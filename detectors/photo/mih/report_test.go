@@ -69,8 +69,8 @@ func TestReport(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
 		heap := float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
-		fmt.Printf("\n%s: %d hashes, build %v, index %.1f bytes/hash (arrays), heap delta %.1f bytes/hash\n",
-			ds.name, n, build.Round(time.Millisecond), float64(x.MemoryBytes())/float64(n), heap/float64(n))
+		fmt.Printf("\n%s: %d hashes, build %v, index %.1f bytes/hash (arrays), heap delta %.1f bytes/hash, %s\n",
+			ds.name, n, build.Round(time.Millisecond), float64(x.MemoryBytes())/float64(n), heap/float64(n), hugePages())
 
 		// Queries: half near a stored code (a few bits flipped), half new.
 		const nq = 2000
@@ -183,6 +183,21 @@ func TestReport(t *testing.T) {
 		codes, ids, x = nil, nil, nil
 		runtime.GC()
 	}
+}
+
+// hugePages is the process's anonymous memory in transparent huge pages
+// (Linux), which the index asks for on its large arrays.
+func hugePages() string {
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		return "huge pages unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "AnonHugePages:" {
+			return "huge pages " + f[1] + " kB"
+		}
+	}
+	return "huge pages unknown"
 }
 
 // reportRadii: 4, 6, 8, 10, 12, or those in WASPADA_MIH_RADII (comma-separated).
