@@ -433,3 +433,33 @@ func clusteredCodes(r *rand.Rand, n, templates int) []uint64 {
 }
 
 var _ = fmt.Sprint
+
+// TestTailLargerThanScratch: a tail longer than the verify kernel's output
+// buffer (4,096 positions), every code a match, is scanned in chunks: all
+// are reported once, and fn can stop it mid-chunk.
+func TestTailLargerThanScratch(t *testing.T) {
+	const n = 9000
+	x := New(Config{TailSize: n + 1, MaxCandidates: 1 << 30})
+	rng := rand.New(rand.NewPCG(21, 22))
+	base := rng.Uint64()
+	codes := make([]uint64, n)
+	ids := make([]uint32, n)
+	for i := range codes {
+		codes[i] = base ^ flip(rng, rng.IntN(3))
+		ids[i] = uint32(i)
+		x.Insert(codes[i], ids[i])
+	}
+	if len(x.segs) != 0 {
+		t.Fatalf("%d segments: the codes should all be in the tail", len(x.segs))
+	}
+	want := brute(codes, ids, base, 4)
+	got, st := search(x, base, 4)
+	if len(want) != n || !slices.Equal(got, want) || st.Candidates != n || st.Matches != n {
+		t.Fatalf("got %d results (stats %+v), want %d of %d", len(got), st, len(want), n)
+	}
+	calls := 0
+	x.Search(base, 4, func(uint64, uint32, int) bool { calls++; return calls < 5000 })
+	if calls != 5000 {
+		t.Fatalf("fn called %d times after returning false at 5000", calls)
+	}
+}
