@@ -65,12 +65,7 @@ func FuzzDecodeFields(f *testing.F) {
 		m := map[string]any{"type": typ, "occurred_at": at, "event_id": id, "registration_id": reg,
 			"nik": nik, "full_name": name, "birth_date": birth, "gender": gender, "email": email, "schema": schema}
 		// mask drops fields or turns them into null, so absence is explored too.
-		names := []string{"nik", "full_name", "birth_date", "gender", "email", "schema"}
-		for i, k := range names {
-			if mask&(1<<i) != 0 {
-				delete(m, k)
-			}
-		}
+		dropMasked(m, mask, "nik", "full_name", "birth_date", "gender", "email", "schema")
 		if mask&(1<<6) != 0 {
 			m["email"] = nil
 		}
@@ -115,12 +110,7 @@ func FuzzDecodeReportFields(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ, at, id, reg, email, reportID, channel, messageID, signer, tokenID string, mask uint8) {
 		m := map[string]any{"type": typ, "occurred_at": at, "event_id": id, "registration_id": reg, "email": email,
 			"report_id": reportID, "report_channel": channel, "report_message_id": messageID, "report_signer": signer, "report_token_id": tokenID}
-		names := []string{"report_id", "report_channel", "report_message_id", "report_signer", "report_token_id"}
-		for i, k := range names {
-			if mask&(1<<i) != 0 {
-				delete(m, k)
-			}
-		}
+		dropMasked(m, mask, "report_id", "report_channel", "report_message_id", "report_signer", "report_token_id")
 		if mask&(1<<5) != 0 {
 			m["report_id"] = nil
 		}
@@ -145,4 +135,13 @@ func decodeAndCheck(t *testing.T, m map[string]any) {
 		t.Fatalf("not a DecodeError: %T %v", err, err)
 	}
 	checkSchemaAgrees(t, b, err)
+}
+
+// dropMasked deletes names[i] from m for every bit i set in mask.
+func dropMasked(m map[string]any, mask uint8, names ...string) {
+	for i, k := range names {
+		if mask&(1<<i) != 0 {
+			delete(m, k)
+		}
+	}
 }

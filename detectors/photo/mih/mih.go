@@ -191,7 +191,7 @@ func New(cfg Config) *Index {
 	if cfg.MaxCandidates <= 0 {
 		cfg.MaxCandidates = DefaultConfig().MaxCandidates
 	}
-	return &Index{cfg: cfg, perm: interleave}
+	return &Index{cfg: cfg, perm: interleave, hits: make([]uint32, 4096)}
 }
 
 // Build returns an index holding codes[i] with id ids[i] as one segment:
@@ -317,9 +317,6 @@ func (x *Index) Search(q uint64, r int, fn func(code uint64, id uint32, dist int
 // was 40 % of its search time at 200,000 cards). It reports false when fn
 // stopped the search.
 func (x *Index) searchTail(pq uint64, r int, st *Stats, fn func(uint64, uint32, int) bool) bool {
-	if len(x.hits) == 0 {
-		x.hits = make([]uint32, 4096)
-	}
 	st.Candidates += len(x.tailCodes)
 	for lo := 0; lo < len(x.tailCodes); {
 		hi := min(len(x.tailCodes), lo+len(x.hits))
@@ -580,9 +577,6 @@ func (x *Index) verifySpans(s *segment, t int, spans []span, cand int, pq uint64
 	mask, rv := ^uint64(0), r
 	if t > 0 {
 		mask, rv = ^s.keyMask(t), r-lvl
-	}
-	if len(x.hits) == 0 {
-		x.hits = make([]uint32, 4096)
 	}
 	skip := func() {
 		for _, sp := range spans {
