@@ -73,6 +73,12 @@ func TestIntegrationReportMisuse(t *testing.T) {
 	produceKeyed(t, kafka, n.in, regs)
 	latest := "SELECT count() FROM " + n.db + ".risk_scores_latest"
 	waitFor(t, 60*time.Second, "the three registrations scored", func() bool { return countOrZero(st, latest) == 3 })
+	// The intake checks a reply against the stored registration, and a
+	// batch writes its registrations rows last (after the scores: they mark
+	// the batch done), so scores alone do not mean R1 can be looked up yet.
+	waitFor(t, 30*time.Second, "the three registrations stored", func() bool {
+		return countOrZero(st, "SELECT count() FROM "+n.db+".registrations") == 3
+	})
 	scoreOf := func(id string) int {
 		return queryInt(t, st, "SELECT score FROM "+n.db+".risk_scores_latest WHERE registration_id = '"+id+"'")
 	}
