@@ -94,7 +94,7 @@ func TestIntegrationReportMisuse(t *testing.T) {
 	reply := signedReply(t, dkimKey, owner, "report+"+tok+"@reports.example")
 	code, resp := postReply(t, base, reply)
 	if code != http.StatusAccepted || resp.Status != "accepted" || resp.ReportID == "" {
-		t.Fatalf("reply answered %d %+v\n%s", code, resp, d.output())
+		t.Fatalf("reply answered %d %+v (verdict %+v)\n%s", code, resp, resp.Verdict, d.output())
 	}
 	t.Logf("accepted report %s", resp.ReportID)
 
